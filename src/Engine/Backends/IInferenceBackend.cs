@@ -1,0 +1,48 @@
+using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Units;
+
+namespace HeteroBatch.Engine.Backends;
+
+/// <summary>Backend names as they appear in <see cref="ComputeUnit.Backend"/> and in the perf table.</summary>
+public static class BackendNames
+{
+    public const string OrtCpu = "OnnxRuntime-CPU";
+    public const string OrtCuda = "OnnxRuntime-CUDA";
+    public const string OpenVino = "OpenVINO";
+}
+
+/// <summary>
+/// The seam every execution backend sits behind (ONNX Runtime CPU, ONNX Runtime CUDA, OpenVINO).
+/// </summary>
+public interface IInferenceBackend
+{
+    string Name { get; }
+    bool Supports(ComputeUnit unit);
+    /// <summary>Opens a session of <paramref name="model"/> on <paramref name="unit"/>. Throws
+    /// <see cref="Errors.HeteroBatchException"/> when the model or the unit cannot be used.</summary>
+    IInferenceSession CreateSession(ModelInfo model, ComputeUnit unit, BackendOptions options);
+}
+
+/// <summary>Timing of one run, split as the paper's measure_io does.</summary>
+public readonly record struct RunTiming(double ExecMs, double IoMs)
+{
+    public double TotalMs => ExecMs + IoMs;
+}
+
+/// <summary>
+/// An open model on one unit. Not thread-safe: one caller (the unit's worker thread) at a time.
+/// </summary>
+public interface IInferenceSession : IDisposable
+{
+    ModelInfo Model { get; }
+    ComputeUnit Unit { get; }
+    BackendOptions Options { get; }
+
+    /// <summary>
+    /// Runs <paramref name="batchSize"/> items. <paramref name="input"/> holds exactly
+    /// batchSize * Model.InputElementsPerItem floats (item-major, contiguous), <paramref name="output"/>
+    /// receives batchSize * Model.OutputElementsPerItem floats. Out-of-memory surfaces as
+    /// <see cref="Errors.HeteroBatchException"/> with ErrorId <c>UnitOutOfMemory</c>.
+    /// </summary>
+    RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default);
+}

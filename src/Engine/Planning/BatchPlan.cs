@@ -1,0 +1,47 @@
+namespace HeteroBatch.Engine.Planning;
+
+/// <summary>Planning algorithms (<c>-Algorithm</c>).</summary>
+public enum PlanAlgorithm
+{
+    /// <summary>Exact minimum of the predicted makespan under the cost model.</summary>
+    Optimal,
+    /// <summary>The seed paper's greedy search, kept as a baseline.</summary>
+    Greedy,
+    /// <summary>Items proportional to each unit's best throughput.</summary>
+    Proportional,
+    /// <summary>Equal split, as PyTorch's DataParallel.</summary>
+    Even,
+}
+
+/// <summary>One unit's part of a plan: a contiguous slice [Offset, Offset+Items) of the batch.</summary>
+public sealed record UnitShare
+{
+    /// <summary>Unit id as named in the table (<c>gpu0</c>, <c>cpu</c>, <c>node1/gpu0</c>).</summary>
+    public required string Unit { get; init; }
+    public string MachineName { get; init; } = "";
+    public required int Items { get; init; }
+    public required int Offset { get; init; }
+    /// <summary>Batch sizes the unit runs, in order; a size above the items left is padded.</summary>
+    public int[] ExecutedBatchSizes { get; init; } = Array.Empty<int>();
+    public double PredictedMs { get; init; }
+    /// <summary>Why a unit got no items (e.g. "slower than the makespan"); null otherwise.</summary>
+    public string? Reason { get; init; }
+}
+
+/// <summary>A split of one batch over units, with the prediction it was chosen by.</summary>
+public sealed record BatchPlan
+{
+    public required string Model { get; init; }
+    public string ModelHash { get; init; } = "";
+    public required int BatchSize { get; init; }
+    public required PlanAlgorithm Algorithm { get; init; }
+    /// <summary>Predicted makespan: the slowest unit's predicted time.</summary>
+    public required double PredictedMs { get; init; }
+    public required string BestSingleUnit { get; init; }
+    /// <summary>Predicted time of the best single unit running all items.</summary>
+    public required double BestSingleUnitMs { get; init; }
+    public double PredictedSpeedup => PredictedMs > 0 ? BestSingleUnitMs / PredictedMs : double.NaN;
+    public required UnitShare[] Shares { get; init; }
+    /// <summary>Time spent planning, milliseconds.</summary>
+    public double PlanningMs { get; init; }
+}

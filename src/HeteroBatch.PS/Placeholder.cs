@@ -1,0 +1,1 @@
+namespace HeteroBatch.PS; internal static class Placeholder {}

@@ -28,13 +28,12 @@ public sealed class OrtCudaBackend : IInferenceBackend
         OrtSettingKeys.Check(options, OrtSettingKeys.Cuda, Name);
         var settings = CudaProviderSettings.From(options, unit.DeviceIndex);
 
-        // Our own copies need libcudart; the provider loads the same library, so this only fails on a
-        // machine whose discovery was bypassed.
+        using var sessionOptions = BuildSessionOptions(options, settings, unit, model);
+        // Our own copies need libcudart, which the provider has just loaded as a dependency; this only
+        // fails on a machine whose discovery was bypassed.
         var cuda = CudaRuntime.TryGet() ?? throw new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
             $"{unit.Id} cannot be used: " + (CudaProviderProbe.Default.Check().Reason
                 ?? $"{CudaRuntime.LibraryName} could not be loaded."), unit.Id);
-
-        using var sessionOptions = BuildSessionOptions(options, settings, unit, model);
         var session = OrtSessionFactory.Open(model, unit, sessionOptions);
         try
         {

@@ -96,10 +96,9 @@ public sealed unsafe class OrtCudaSession : IInferenceSession
             using (cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions))
             {
                 long execStart = Stopwatch.GetTimestamp();
+                // Returns once ORT has synchronised its compute stream (run option
+                // disable_synchronize_execution_providers is left at 0), so the output is complete.
                 _session.RunWithBinding(runOptions, _binding);
-                // ORT synchronises its stream at the end of Run; this makes "compute finished" explicit
-                // before our copy stream reads the output (cheap when already idle).
-                _cuda.DeviceSynchronize();
                 execMs = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
             }
 

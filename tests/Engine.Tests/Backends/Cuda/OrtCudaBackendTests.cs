@@ -10,6 +10,10 @@ namespace HeteroBatch.Engine.Tests.Backends.Cuda;
 /// <summary>The CUDA backend's checks and option parsing; these run on any machine.</summary>
 public class OrtCudaBackendTests
 {
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public OrtCudaBackendTests(Xunit.Abstractions.ITestOutputHelper output) => _output = output;
+
     private static ComputeUnit Gpu(bool available, string? reason = null) => new()
     {
         Id = "gpu0", Kind = ComputeUnitKind.Gpu, Backend = BackendNames.OrtCuda, Name = "NVIDIA H100 80GB HBM3",
@@ -35,6 +39,7 @@ public class OrtCudaBackendTests
         // A unit that claims to be usable (discovery bypassed): the real provider load must still be caught.
         var error = Assert.Throws<HeteroBatchException>(() =>
             new OrtCudaBackend().CreateSession(TestOnnxModels.ConvNet, Gpu(true), BackendOptions.Default));
+        _output.WriteLine(error.Message);
         Assert.Equal("CudaProviderUnavailable", error.ErrorId);
         Assert.Contains("LD_LIBRARY_PATH", error.Message);
     }

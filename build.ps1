@@ -121,10 +121,11 @@ function Invoke-Test {
         $pester = Join-Path (Get-NuGetPackagesFolder) 'pester/5.7.1/tools/Pester.psd1'
         if (-not (Test-Path $pester)) { throw "Pester 5.7.1 not found at $pester; run 'dotnet restore tools/Tools.proj'." }
         $summary = Join-Path $resultsDir 'pester.json'
-        $paths = if ($PesterPath) { $PesterPath } else { @(Join-Path $Root 'tests/Pester') }
+        # A comma list arrives as one string when build.ps1 is started with -File from another shell.
+        $paths = if ($PesterPath) { @($PesterPath | ForEach-Object { $_ -split ',' } | Where-Object { $_ }) } else { @(Join-Path $Root 'tests/Pester') }
         $pwsh = @(Get-PwshCommand)
         $pwshArgs = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Pester/Invoke-ModuleTests.ps1'),
-            '-PesterManifest', $pester, '-ModulePath', $Staged, '-SummaryPath', $summary, '-ResultsDirectory', $resultsDir, '-TestPath') + $paths
+            '-PesterManifest', $pester, '-ModulePath', $Staged, '-SummaryPath', $summary, '-ResultsDirectory', $resultsDir, '-TestPath', ($paths -join ','))
         & $pwsh[0] @pwshArgs
         if (-not (Test-Path $summary)) { throw "Pester produced no summary ($summary); exit code $LASTEXITCODE." }
         $results.Add((Get-Content $summary -Raw | ConvertFrom-Json))

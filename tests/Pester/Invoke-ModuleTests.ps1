@@ -8,7 +8,8 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $SummaryPath,
     [Parameter(Mandatory)] [string] $ResultsDirectory,
-    [Parameter(Mandatory, ValueFromRemainingArguments)] [string[]] $TestPath
+    # Comma-separated test files or folders.
+    [Parameter(Mandatory)] [string] $TestPath
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterManifest -Force
@@ -22,7 +23,7 @@ $null = New-Item -ItemType Directory -Force -Path $env:HETEROBATCH_CACHE
 $env:HETEROBATCH_PERFTABLE = Join-Path $ResultsDirectory 'default-perftable.json'
 
 $config = New-PesterConfiguration
-$config.Run.Path = $TestPath
+$config.Run.Path = @($TestPath -split ',' | Where-Object { $_ })
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $true

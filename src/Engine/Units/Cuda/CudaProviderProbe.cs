@@ -1,0 +1,157 @@
+using System.Runtime.InteropServices;
+
+namespace HeteroBatch.Engine.Units.Cuda;
+
+/// <summary>One library ONNX Runtime's CUDA provider needs at run time.</summary>
+/// <param name="FileName">Name the loader looks for (libcublas.so.13, cublas64_13.dll).</param>
+/// <param name="Component">What it is, for messages (cuBLAS 13).</param>
+/// <param name="InstallHint">What to install to get it.</param>
+/// <param name="Required">False for libraries only some operators use (cuFFT): their absence is a warning.</param>
+public sealed record CudaLibraryRequirement(string FileName, string Component, string InstallHint, bool Required = true);
+
+/// <summary>Whether ONNX Runtime's CUDA provider can load on this machine, and if not, what to do.</summary>
+public sealed record CudaProviderStatus
+{
+    public bool Usable => Reason is null;
+    /// <summary>Why the provider cannot load and how to fix it; null when it can.</summary>
+    public string? Reason { get; init; }
+    public IReadOnlyList<string> MissingLibraries { get; init; } = Array.Empty<string>();
+    /// <summary>Optional libraries that are missing (their operators fail; most models do not use them).</summary>
+    public IReadOnlyList<string> MissingOptionalLibraries { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>
+/// Checks the libraries the ONNX Runtime 1.31 CUDA provider (a CUDA 13 build) loads. The list was read
+/// from the provider binary: DT_NEEDED entries libcudart.so.13, libcublas.so.13, libcublasLt.so.13,
+/// libcurand.so.10, libcuda.so.1; loaded later with dlopen: libcudnn.so.9 (convolutions and most CNN
+/// operators), libcufft.so.12 (FFT operators only) and libnvrtc.so.13 (a few fused attention kernels).
+/// </summary>
+public sealed class CudaProviderProbe
+{
+    private readonly INativeLibraryLoader _loader;
+    private readonly string? _ortNativeDirectory;
+    private readonly bool _windows;
+
+    /// <param name="loader">How libraries are looked up.</param>
+    /// <param name="ortNativeDirectory">Folder of libonnxruntime; null to locate it, "" to skip that check.</param>
+    /// <param name="windows">Which OS's library names to check; null for the current OS.</param>
+    public CudaProviderProbe(INativeLibraryLoader? loader = null, string? ortNativeDirectory = null, bool? windows = null)
+    {
+        _loader = loader ?? SystemNativeLibraryLoader.Instance;
+        _windows = windows ?? OperatingSystem.IsWindows();
+        _ortNativeDirectory = ortNativeDirectory ?? LocateOrtNativeDirectory(_windows);
+    }
+
+    public static CudaProviderProbe Default { get; } = new();
+
+    public string ProviderLibraryName => _windows ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+
+    /// <summary>The libraries of the CUDA provider on this OS, the driver excluded (discovery checks it first).</summary>
+    public IReadOnlyList<CudaLibraryRequirement> Requirements => _windows ? WindowsRequirements : LinuxRequirements;
+
+    private static readonly CudaLibraryRequirement[] LinuxRequirements =
+    {
+        new("libcudart.so.13", "CUDA 13 runtime", "the CUDA 13 toolkit or its runtime (apt: cuda-cudart-13-0; pip: nvidia-cuda-runtime 13.x)"),
+        new("libcublasLt.so.13", "cuBLASLt 13", "cuBLAS for CUDA 13 (apt: libcublas-13-0; pip: nvidia-cublas 13.x)"),
+        new("libcublas.so.13", "cuBLAS 13", "cuBLAS for CUDA 13 (apt: libcublas-13-0; pip: nvidia-cublas 13.x)"),
+        new("libcurand.so.10", "cuRAND", "cuRAND for CUDA 13 (apt: libcurand-13-0; pip: nvidia-curand 10.x)"),
+        new("libcudnn.so.9", "cuDNN 9", "cuDNN 9 for CUDA 13 (apt: libcudnn9-cuda-13; pip: nvidia-cudnn-cu13)"),
+        new("libcufft.so.12", "cuFFT", "cuFFT for CUDA 13 (apt: libcufft-13-0; pip: nvidia-cufft 12.x)", Required: false),
+    };
+
+    private static readonly CudaLibraryRequirement[] WindowsRequirements =
+    {
+        new("cudart64_13.dll", "CUDA 13 runtime", "the CUDA 13 toolkit (https://developer.nvidia.com/cuda-downloads)"),
+        new("cublasLt64_13.dll", "cuBLASLt 13", "the CUDA 13 toolkit (cuBLAS)"),
+        new("cublas64_13.dll", "cuBLAS 13", "the CUDA 13 toolkit (cuBLAS)"),
+        new("curand64_10.dll", "cuRAND", "the CUDA 13 toolkit (cuRAND)"),
+        new("cudnn64_9.dll", "cuDNN 9", "cuDNN 9 for CUDA 13 (https://developer.nvidia.com/cudnn)"),
+        new("cufft64_12.dll", "cuFFT", "the CUDA 13 toolkit (cuFFT)", Required: false),
+    };
+
+    public CudaProviderStatus Check()
+    {
+        var problems = new List<string>();
+        var missing = new List<string>();
+        var missingOptional = new List<string>();
+
+        if (!string.IsNullOrEmpty(_ortNativeDirectory))
+        {
+            var providerPath = Path.Combine(_ortNativeDirectory, ProviderLibraryName);
+            if (!_loader.FileExists(providerPath))
+            {
+                missing.Add(ProviderLibraryName);
+                problems.Add($"{ProviderLibraryName} is not beside ONNX Runtime in {_ortNativeDirectory}: this build carries the CPU-only ONNX Runtime. Use a build with Microsoft.ML.OnnxRuntime.Gpu 1.31.0.");
+            }
+        }
+
+        foreach (var requirement in Requirements)
+        {
+            if (_loader.CanLoad(requirement.FileName)) continue;
+            if (!requirement.Required)
+            {
+                missingOptional.Add(requirement.FileName);
+                continue;
+            }
+            missing.Add(requirement.FileName);
+            problems.Add(DescribeMissing(requirement));
+        }
+
+        return new CudaProviderStatus
+        {
+            Reason = problems.Count == 0 ? null
+                : "ONNX Runtime's CUDA provider cannot load: " + string.Join(" ", problems),
+            MissingLibraries = missing,
+            MissingOptionalLibraries = missingOptional,
+        };
+    }
+
+    /// <summary>"libcublas.so.13 (cuBLAS 13) is missing: install ...", or "is in X but not on the search path: add X to ...".</summary>
+    public string DescribeMissing(CudaLibraryRequirement requirement)
+    {
+        var folder = _loader.FindOnDisk(requirement.FileName);
+        string variable = _windows ? "PATH" : "LD_LIBRARY_PATH";
+        if (folder is not null)
+        {
+            return $"{requirement.FileName} ({requirement.Component}) is in {folder} but not on the loader's search path: add {folder} to {variable} before starting PowerShell"
+                + (_windows ? "." : " (or register it with ldconfig).");
+        }
+        string example = _windows
+            ? @"%CUDA_PATH%\bin\x64"
+            : "/usr/local/cuda-13.0/targets/" + (RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "sbsa-linux" : "x86_64-linux") + "/lib";
+        return $"{requirement.FileName} ({requirement.Component}) was not found: install {requirement.InstallHint}, and add its folder (e.g. {example}) to {variable}.";
+    }
+
+    /// <summary>
+    /// The folder ONNX Runtime's own library is in: the provider library must sit beside it. Null when it
+    /// cannot be told (then that check is skipped rather than guessed).
+    /// </summary>
+    private static string? LocateOrtNativeDirectory(bool windows)
+    {
+        string fileName = windows ? "onnxruntime.dll" : "libonnxruntime.so";
+        // Once ONNX Runtime is loaded, the process map says exactly which copy it is.
+        if (!windows && File.Exists("/proc/self/maps"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/self/maps"))
+                {
+                    int slash = line.IndexOf('/');
+                    if (slash < 0 || !line.EndsWith("/" + fileName, StringComparison.Ordinal)) continue;
+                    return Path.GetDirectoryName(line[slash..]);
+                }
+            }
+            catch (IOException) { }
+        }
+
+        string rid = (windows ? "win-" : "linux-") + RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
+        var engineDirectory = Path.GetDirectoryName(typeof(CudaProviderProbe).Assembly.Location);
+        foreach (var baseDirectory in new[] { engineDirectory, AppContext.BaseDirectory })
+        {
+            if (string.IsNullOrEmpty(baseDirectory)) continue;
+            foreach (var candidate in new[] { baseDirectory, Path.Combine(baseDirectory, "runtimes", rid, "native") })
+                if (File.Exists(Path.Combine(candidate, fileName))) return candidate;
+        }
+        return null;
+    }
+}

@@ -44,6 +44,9 @@ public sealed class HeteroExecutor
         _replanner = replanner ?? ReplanStrategies.WaterFill;
     }
 
+    /// <summary>An executor over the process-wide session cache, re-planning with <see cref="ReplanStrategies.WaterFill"/>.</summary>
+    public static HeteroExecutor Default { get; } = new(CachedSessionProvider.Default);
+
     /// <summary>Runs the batch. Throws <c>InvalidPlan</c>, <c>InvalidInputShape</c>, <c>ItemsNotComputed</c>,
     /// or <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.</summary>
     public InferenceResult Execute(ExecutionRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)

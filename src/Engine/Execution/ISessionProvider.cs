@@ -14,3 +14,16 @@ public interface ISessionProvider
     /// <summary>Called on the unit's worker thread before each of its assignments.</summary>
     IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options);
 }
+
+/// <summary>Sessions from a <see cref="BackendRegistry"/>'s cache: loaded once per (model, unit, options) for the process.</summary>
+public sealed class CachedSessionProvider : ISessionProvider
+{
+    private readonly BackendRegistry _registry;
+
+    public CachedSessionProvider(BackendRegistry? registry = null) => _registry = registry ?? BackendRegistry.Default;
+
+    /// <summary>Over <see cref="BackendRegistry.Default"/> (the process-wide <see cref="SessionCache.Shared"/>).</summary>
+    public static CachedSessionProvider Default { get; } = new();
+
+    public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => _registry.OpenSession(model, unit, options);
+}

@@ -7,16 +7,14 @@ namespace HeteroBatch.Engine.Execution;
 
 /// <summary>
 /// Thread budgets for a heterogeneous run. Every GPU (or other accelerator) unit in use keeps one logical core
-/// for the thread that feeds it; the CPU gets the rest as intra-op threads (at least one), with spinning off so
-/// idle CPU threads do not burn the cores the feeders need. The CPU may also be split into slices
+/// for the thread that feeds it; the CPU gets the rest as intra-op threads (at least one). Spinning is off:
+/// that is the CPU backend's default (its <c>allow_spinning</c> setting), so idle CPU threads do not burn the
+/// cores the feeders need, and it is left out of the options so their key (and the perf table's) stays short. The CPU may also be split into slices
 /// (<c>cpu:0</c>, <c>cpu:1</c>, ...) that run as separate units, each with its own share of the budget: useful
 /// for tests and for machines where two half-width CPU sessions beat one wide one.
 /// </summary>
 public static class ThreadBudget
 {
-    /// <summary>ONNX Runtime session setting that turns intra-op spinning off (see <see cref="BackendOptions.Settings"/>).</summary>
-    public const string AllowSpinningSetting = "session.intra_op.allow_spinning";
-
     /// <summary>Separator between a CPU unit's id and its slice number (<c>cpu:0</c>).</summary>
     public const char SliceSeparator = ':';
 
@@ -30,7 +28,7 @@ public static class ThreadBudget
 
     /// <summary>
     /// Backend options for each unit of a run, keyed by unit id: CPU units get their thread budget (the CPU budget
-    /// divided among the CPU units given, at least 1 each) and spinning off; other units get <paramref name="baseOptions"/>
+    /// divided among the CPU units given, at least 1 each); other units get <paramref name="baseOptions"/>
     /// unchanged. The same options must be used to profile and to run, since the perf table keys on them.
     /// </summary>
     public static IReadOnlyDictionary<string, BackendOptions> OptionsFor(IReadOnlyList<ComputeUnit> units, BackendOptions? baseOptions = null, int? logicalCores = null)
@@ -43,14 +41,11 @@ public static class ThreadBudget
         foreach (var u in units)
         {
             if (u.Kind != ComputeUnitKind.Cpu) { result[u.Id] = baseOptions; continue; }
-            var settings = new SortedDictionary<string, string>(StringComparer.Ordinal);
-            foreach (var kv in baseOptions.Settings) settings[kv.Key] = kv.Value;
-            settings.TryAdd(AllowSpinningSetting, "0");
             // An explicit thread count (the user's, or a slice's own) wins over the computed share.
             int threads = baseOptions.IntraOpThreads > 0 ? baseOptions.IntraOpThreads
                 : IsSlice(u) && u.LogicalCores is > 0 ? u.LogicalCores.Value
                 : perCpuUnit;
-            result[u.Id] = new BackendOptions { IntraOpThreads = threads, Settings = settings };
+            result[u.Id] = baseOptions with { IntraOpThreads = threads };
         }
         return result;
     }

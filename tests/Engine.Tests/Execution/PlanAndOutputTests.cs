@@ -94,7 +94,7 @@ public sealed class PlanAndOutputTests
         Assert.Equal(1, ThreadBudget.CpuThreads(new[] { Cpu(), gpu, gpu with { Id = "gpu1" } }, logicalCores: 2));
         var options = ThreadBudget.OptionsFor(new[] { Cpu(), gpu }, logicalCores: 16);
         Assert.Equal(15, options["cpu"].IntraOpThreads);
-        Assert.Equal("0", options["cpu"].Settings[ThreadBudget.AllowSpinningSetting]);
+        Assert.Equal("threads=15", options["cpu"].Key);
         Assert.Equal(BackendOptions.Default, options["gpu0"]);
 
         var slices = ThreadBudget.SplitCpu(Cpu() with { LogicalCores = 8 }, 2);

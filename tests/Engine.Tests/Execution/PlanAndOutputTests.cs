@@ -9,7 +9,7 @@ namespace HeteroBatch.Engine.Tests.Execution;
 
 public sealed class PlanAndOutputTests
 {
-    private static readonly Models.ModelInfo Model = BatchInputTests.ShapeOnlyModel(new[] { 3, 32, 32 }, new[] { 10 });
+    private static readonly HeteroBatch.Engine.Models.ModelInfo Model = BatchInputTests.ShapeOnlyModel(new[] { 3, 32, 32 }, new[] { 10 });
 
     internal static ComputeUnit Cpu(string id = "cpu") => new()
     {

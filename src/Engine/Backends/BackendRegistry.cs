@@ -1,4 +1,5 @@
 using HeteroBatch.Engine.Backends.Cpu;
+using HeteroBatch.Engine.Backends.Cuda;
 using HeteroBatch.Engine.Backends.OpenVino;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Models;
@@ -23,7 +24,7 @@ public sealed class BackendRegistry
 
     /// <summary>ONNX Runtime CPU, ONNX Runtime CUDA and the OpenVINO seam, over <see cref="SessionCache.Shared"/>.</summary>
     public static BackendRegistry Default { get; } = new(
-        new IInferenceBackend[] { new OrtCpuBackend(), new OpenVinoBackend() },
+        new IInferenceBackend[] { new OrtCpuBackend(), new OrtCudaBackend(), new OpenVinoBackend() },
         SessionCache.Shared);
 
     public SessionCache Cache { get; }

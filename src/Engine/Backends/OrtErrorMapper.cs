@@ -65,6 +65,8 @@ public static class OrtErrorMapper
         "CUDA_PATH is set but CUDA wasnt able to be loaded",
         "CUDA_PATH is set but CUDA wasn't able to be loaded",
         "Failed to load library",
+        "Failed to load shared library",        // the C# API's text: "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library"
+        "AppendExecutionProvider_Cuda",
         "LoadLibrary failed with error 126",
         "cannot open shared object file",
         "CUDA driver version is insufficient",

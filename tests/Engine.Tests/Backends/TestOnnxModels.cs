@@ -11,6 +11,8 @@ namespace HeteroBatch.Engine.Tests.Backends;
 /// </summary>
 internal static class TestOnnxModels
 {
+    public static string Folder { get; } = Directory.CreateTempSubdirectory("heterobatch-backend-tests-").FullName;
+
     private static readonly Lazy<ModelInfo> SmallConv = new(() => Save("test-convnet", BuildConvNet()));
     private static readonly Lazy<ModelInfo> DeepChain = new(() => Save("test-deep-matmul", BuildMatMulChain(width: 256, depth: 400)));
 
@@ -20,7 +22,35 @@ internal static class TestOnnxModels
     /// <summary>400 MatMul+Tanh layers on [N,256]: at batch 2048 one run is several seconds of CPU work.</summary>
     public static ModelInfo DeepMatMul => DeepChain.Value;
 
-    public static string Folder { get; } = Directory.CreateTempSubdirectory("heterobatch-backend-tests-").FullName;
+    /// <summary>ConstantOfShape: input "shape" (int64[1]) → output of that many floats; a huge shape cannot be allocated.</summary>
+    public static string ConstantOfShapePath => ConstantOfShapeFile.Value;
+
+    private static readonly Lazy<string> ConstantOfShapeFile = new(() =>
+    {
+        var graph = new GraphProto { Name = "constant-of-shape" };
+        var shapeType = new TypeProto
+        {
+            TensorType = new TypeProto.Types.Tensor
+            {
+                ElemType = (int)TensorProto.Types.DataType.Int64,
+                Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimValue = 1 } } },
+            },
+        };
+        graph.Input.Add(new ValueInfoProto { Name = "shape", Type = shapeType });
+        graph.Output.Add(new ValueInfoProto
+        {
+            Name = "output",
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+        });
+        var node = Node("ConstantOfShape", new[] { "shape" }, "output");
+        var value = new TensorProto { Name = "value", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 1 } };
+        value.FloatData.Add(1f);
+        node.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value });
+        graph.Node.Add(node);
+        var path = Path.Combine(Folder, "constant-of-shape.onnx");
+        File.WriteAllBytes(path, Wrap(graph).ToByteArray());
+        return path;
+    });
 
     public static float[] RandomInput(int count, int seed)
     {

@@ -44,6 +44,8 @@ public sealed class OrtCpuBackend : IInferenceBackend
             IntraOpNumThreads = options.IntraOpThreads,
             InterOpNumThreads = 1,
             EnableCpuMemArena = OrtSettingKeys.Flag(options, "cpu_mem_arena", true),
+            // Failures reach the caller as typed exceptions; ORT's own log lines would only be noise.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
         // Idle spinning workers would steal cores from the threads that feed the GPUs.
         string spin = OrtSettingKeys.Flag(options, "allow_spinning", false) ? "1" : "0";

@@ -85,6 +85,8 @@ public sealed class CudaProviderProbe
             }
         }
 
+        var notFound = new List<CudaLibraryRequirement>();
+        var offPath = new List<(CudaLibraryRequirement Requirement, string Folder)>();
         foreach (var requirement in Requirements)
         {
             if (_loader.CanLoad(requirement.FileName)) continue;
@@ -94,33 +96,36 @@ public sealed class CudaProviderProbe
                 continue;
             }
             missing.Add(requirement.FileName);
-            problems.Add(DescribeMissing(requirement));
+            if (_loader.FindOnDisk(requirement.FileName) is string folder) offPath.Add((requirement, folder));
+            else notFound.Add(requirement);
+        }
+
+        string variable = _windows ? "PATH" : "LD_LIBRARY_PATH";
+        foreach (var group in offPath.GroupBy(p => p.Folder))
+        {
+            var names = string.Join(", ", group.Select(p => $"{p.Requirement.FileName} ({p.Requirement.Component})"));
+            problems.Add($"{names} {(group.Count() == 1 ? "is" : "are")} in {group.Key} but not on the loader's search path: add {group.Key} to {variable} before starting PowerShell"
+                + (_windows ? "." : " (or register it with ldconfig)."));
+        }
+        if (notFound.Count > 0)
+        {
+            var names = string.Join(", ", notFound.Select(r => $"{r.FileName} ({r.Component})"));
+            var installs = string.Join("; ", notFound.Select(r => r.InstallHint).Distinct());
+            problems.Add($"Not found: {names}. Install {installs}; then add the folder that holds them (e.g. {ExampleFolder}) to {variable} before starting PowerShell.");
         }
 
         return new CudaProviderStatus
         {
             Reason = problems.Count == 0 ? null
-                : "ONNX Runtime's CUDA provider cannot load: " + string.Join(" ", problems),
+                : "ONNX Runtime's CUDA provider cannot load. " + string.Join(" ", problems),
             MissingLibraries = missing,
             MissingOptionalLibraries = missingOptional,
         };
     }
 
-    /// <summary>"libcublas.so.13 (cuBLAS 13) is missing: install ...", or "is in X but not on the search path: add X to ...".</summary>
-    public string DescribeMissing(CudaLibraryRequirement requirement)
-    {
-        var folder = _loader.FindOnDisk(requirement.FileName);
-        string variable = _windows ? "PATH" : "LD_LIBRARY_PATH";
-        if (folder is not null)
-        {
-            return $"{requirement.FileName} ({requirement.Component}) is in {folder} but not on the loader's search path: add {folder} to {variable} before starting PowerShell"
-                + (_windows ? "." : " (or register it with ldconfig).");
-        }
-        string example = _windows
-            ? @"%CUDA_PATH%\bin\x64"
-            : "/usr/local/cuda-13.0/targets/" + (RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "sbsa-linux" : "x86_64-linux") + "/lib";
-        return $"{requirement.FileName} ({requirement.Component}) was not found: install {requirement.InstallHint}, and add its folder (e.g. {example}) to {variable}.";
-    }
+    private string ExampleFolder => _windows
+        ? @"%CUDA_PATH%\bin\x64"
+        : "/usr/local/cuda-13.0/targets/" + (RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "sbsa-linux" : "x86_64-linux") + "/lib";
 
     /// <summary>
     /// The folder ONNX Runtime's own library is in: the provider library must sit beside it. Null when it

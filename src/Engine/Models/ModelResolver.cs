@@ -135,8 +135,7 @@ public static class ModelResolver
         if (Resolved.TryGetValue((stamp, directory), out var known)) return known;
 
         var factsPath = Path.Combine(directory, "files", ModelCache.HashText(fullPath)[..32] + ".json");
-        if (ModelCache.TryReadJson<FileFacts>(factsPath) is { } remembered && remembered.Matches(stamp)
-            && (remembered.Info.Path == fullPath || File.Exists(remembered.Info.Path)))
+        if (ModelCache.TryReadJson<FileFacts>(factsPath) is { } remembered && remembered.Matches(stamp))
             return Resolved[(stamp, directory)] = remembered.Info;
 
         progress?.Report(new ModelProgress(fullPath, "Reading", 0, stamp.Length));
@@ -200,7 +199,8 @@ public static class ModelResolver
             ParameterCount = facts.ParameterCount,
             BatchNote = note,
         };
-        ModelCache.TryWriteJson(factsPath, new FileFacts(FactsVersion, stamp.Length, stamp.LastWriteUtcTicks, info));
+        var copy = sessionPath == fullPath ? default : ModelCache.FileStamp.Of(sessionPath);
+        ModelCache.TryWriteJson(factsPath, new FileFacts(FactsVersion, stamp.Length, stamp.LastWriteUtcTicks, info, copy.Length, copy.LastWriteUtcTicks));
         return Resolved[(stamp, directory)] = info;
     }
 
@@ -209,11 +209,19 @@ public static class ModelResolver
             $"Model '{nameOrPath}' not found: {why}, and it is not a zoo name. Zoo networks: {string.Join(", ", ModelZoo.Names)}.",
             nameOrPath);
 
-    internal sealed record FileFacts(int Version, long Length, long LastWriteUtcTicks, ModelInfo Info)
+    /// <summary>Remembered facts of a user file; the Copy* fields stamp the rewritten copy when <c>Info.Path</c> is one.</summary>
+    internal sealed record FileFacts(int Version, long Length, long LastWriteUtcTicks, ModelInfo Info, long CopyLength, long CopyLastWriteUtcTicks)
     {
         public bool Matches(ModelCache.FileStamp stamp)
-            => Version == FactsVersion && Length == stamp.Length && LastWriteUtcTicks == stamp.LastWriteUtcTicks
-               && Info.SourcePath == stamp.Path && ModelCache.IsSha256(Info.Hash);
+        {
+            if (Version != FactsVersion || Length != stamp.Length || LastWriteUtcTicks != stamp.LastWriteUtcTicks
+                || Info.SourcePath != stamp.Path || !ModelCache.IsSha256(Info.Hash))
+                return false;
+            if (Info.Path == stamp.Path) return true;
+            if (!File.Exists(Info.Path)) return false;
+            var copy = ModelCache.FileStamp.Of(Info.Path);
+            return copy.Length == CopyLength && copy.LastWriteUtcTicks == CopyLastWriteUtcTicks;
+        }
     }
 
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, out of order).</summary>

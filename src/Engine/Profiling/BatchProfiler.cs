@@ -19,6 +19,18 @@ public sealed class BatchProfiler
     private readonly Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession> _openSession;
     private readonly bool _disposeSessions;
 
+    /// <summary>A profiler on the process-wide shared sessions of <see cref="BackendRegistry.Default"/>
+    /// (profiling also warms them for the runs that follow).</summary>
+    public BatchProfiler() : this(BackendRegistry.Default)
+    {
+    }
+
+    /// <summary>A profiler on the shared sessions of <paramref name="registry"/>.</summary>
+    public BatchProfiler(BackendRegistry registry)
+        : this((registry ?? throw new ArgumentNullException(nameof(registry))).OpenSession, disposeSessions: false)
+    {
+    }
+
     /// <summary>A profiler that opens sessions through <paramref name="openSession"/>; when
     /// <paramref name="disposeSessions"/> it disposes each after its unit is done.</summary>
     public BatchProfiler(Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession> openSession, bool disposeSessions)

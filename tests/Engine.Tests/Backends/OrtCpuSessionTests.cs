@@ -27,10 +27,12 @@ public class OrtCpuSessionTests
         return results.Single(r => r.Name == model.OutputName).AsEnumerable<float>().ToArray();
     }
 
-    [Fact]
-    public void Output_equals_a_plain_InferenceSession_run()
+    [Theory]
+    [InlineData("tinynet")]
+    [InlineData("convnet")]
+    public void Output_equals_a_plain_InferenceSession_run(string modelName)
     {
-        var model = TestOnnxModels.ConvNet;
+        var model = TestOnnxModels.ByName(modelName);
         const int batch = 6;
         var input = TestOnnxModels.RandomInput(batch * model.InputElementsPerItem, seed: 1);
         var output = new float[batch * model.OutputElementsPerItem];
@@ -47,10 +49,12 @@ public class OrtCpuSessionTests
         _output.WriteLine($"exec {timing.ExecMs:F3} ms, io {timing.IoMs:F3} ms");
     }
 
-    [Fact]
-    public void Running_two_halves_equals_running_the_whole_batch()
+    [Theory]
+    [InlineData("tinynet")]
+    [InlineData("convnet")]
+    public void Running_two_halves_equals_running_the_whole_batch(string modelName)
     {
-        var model = TestOnnxModels.ConvNet;
+        var model = TestOnnxModels.ByName(modelName);
         int inPer = model.InputElementsPerItem, outPer = model.OutputElementsPerItem;
         var input = TestOnnxModels.RandomInput(6 * inPer, seed: 2);
         var whole = new float[6 * outPer];

@@ -19,6 +19,14 @@ internal static class TestOnnxModels
     /// <summary>Conv(3→8, 3x3, pad 1) → Relu → GlobalAveragePool → Flatten → Gemm(8→10); input [N,3,8,8].</summary>
     public static ModelInfo ConvNet => SmallConv.Value;
 
+    /// <summary>The models area's zoo "tinynet" (3x32x32 → 10), generated into this test run's folder.</summary>
+    public static ModelInfo TinyNet => Tiny.Value;
+
+    private static readonly Lazy<ModelInfo> Tiny = new(() => ModelResolver.Resolve("tinynet", Path.Combine(Folder, "zoo")));
+
+    /// <summary>A model by short name: "tinynet" or "convnet".</summary>
+    public static ModelInfo ByName(string name) => name == "tinynet" ? TinyNet : ConvNet;
+
     /// <summary>400 MatMul+Tanh layers on [N,256]: at batch 2048 one run is several seconds of CPU work.</summary>
     public static ModelInfo DeepMatMul => DeepChain.Value;
 

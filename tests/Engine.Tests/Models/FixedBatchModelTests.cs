@@ -99,6 +99,14 @@ public sealed class FixedBatchModelTests(ZooCacheFixture zoo, ITestOutputHelper 
             var (alone, _) = ModelTestSupport.Run(session, model, items.AsSpan(item * 48, 48).ToArray());
             ModelTestSupport.AssertClose(alone, batch.AsSpan(item * 5, 5), 1e-6, 1e-5, $"item {item}");
         }
+        session.Dispose();
+
+        // A rewritten copy that disappeared from the cache is made again, not pointed at.
+        File.Delete(model.Path);
+        ModelResolver.ForgetInMemory();
+        var again = ModelResolver.Resolve(path, zoo.CacheDirectory);
+        Assert.Equal(model.Path, again.Path);
+        Assert.True(File.Exists(again.Path));
     }
 
     [Fact]

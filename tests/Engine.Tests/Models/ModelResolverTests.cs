@@ -186,6 +186,29 @@ public sealed class ModelResolverTests(ZooCacheFixture zoo) : IDisposable
     }
 
     [Fact]
+    public void Cache_folder_that_cannot_be_created_is_ModelCacheUnwritable()
+    {
+        var blocker = Path.Combine(_folder, "not-a-folder");
+        File.WriteAllText(blocker, "a file where the cache folder should be");
+        var error = Assert.Throws<HeteroBatchException>(() => ModelResolver.Resolve("tinynet", Path.Combine(blocker, "models")));
+        Assert.Equal("ModelCacheUnwritable", error.ErrorId);
+        Assert.Equal(ErrorKind.WriteError, error.Kind);
+        Assert.Contains(ModelCache.EnvironmentVariable, error.Message);
+    }
+
+    [Fact]
+    public void Cache_folder_comes_from_the_argument_then_the_environment()
+    {
+        Assert.Equal(Path.GetFullPath(_folder), ModelCache.ResolveDirectory(_folder));
+        var fallback = ModelCache.ResolveDirectory();
+        var fromEnvironment = Environment.GetEnvironmentVariable(ModelCache.EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+            Assert.Equal(Path.GetFullPath(fromEnvironment), fallback);
+        else
+            Assert.EndsWith(Path.Combine("HeteroBatch", "models"), fallback);
+    }
+
+    [Fact]
     public void Two_input_model_is_ModelUnsupported()
     {
         var graph = new GraphProto { Name = "two-inputs" };

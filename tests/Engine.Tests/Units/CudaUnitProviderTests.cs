@@ -155,6 +155,8 @@ public class CudaUnitProviderTests
         var status = CudaProviderProbe.Default.Check();
         Assert.Equal(status.Usable, status.MissingLibraries.Count == 0);
         if (!status.Usable) Assert.Contains(status.MissingLibraries[0], status.Reason);
+        // This build carries Microsoft.ML.OnnxRuntime.Gpu: the provider library sits beside libonnxruntime.
+        Assert.DoesNotContain(CudaProviderProbe.Default.ProviderLibraryName, status.MissingLibraries);
     }
 
     private sealed class FakeDriver(GpuDriverInfo? info) : IGpuDriver

@@ -29,7 +29,7 @@ public sealed record CudaProviderStatus
 public sealed class CudaProviderProbe
 {
     private readonly INativeLibraryLoader _loader;
-    private readonly string? _ortNativeDirectory;
+    private readonly Lazy<string?> _ortNativeDirectory;
     private readonly bool _windows;
 
     /// <param name="loader">How libraries are looked up.</param>
@@ -39,7 +39,9 @@ public sealed class CudaProviderProbe
     {
         _loader = loader ?? SystemNativeLibraryLoader.Instance;
         _windows = windows ?? OperatingSystem.IsWindows();
-        _ortNativeDirectory = ortNativeDirectory ?? LocateOrtNativeDirectory(_windows);
+        bool windowsNames = _windows;
+        // Located on first Check, so constructing a probe on a machine without GPUs costs nothing.
+        _ortNativeDirectory = new Lazy<string?>(() => ortNativeDirectory ?? LocateOrtNativeDirectory(windowsNames));
     }
 
     public static CudaProviderProbe Default { get; } = new();
@@ -75,13 +77,14 @@ public sealed class CudaProviderProbe
         var missing = new List<string>();
         var missingOptional = new List<string>();
 
-        if (!string.IsNullOrEmpty(_ortNativeDirectory))
+        var ortDirectory = _ortNativeDirectory.Value;
+        if (!string.IsNullOrEmpty(ortDirectory))
         {
-            var providerPath = Path.Combine(_ortNativeDirectory, ProviderLibraryName);
+            var providerPath = Path.Combine(ortDirectory, ProviderLibraryName);
             if (!_loader.FileExists(providerPath))
             {
                 missing.Add(ProviderLibraryName);
-                problems.Add($"{ProviderLibraryName} is not beside ONNX Runtime in {_ortNativeDirectory}: this build carries the CPU-only ONNX Runtime. Use a build with Microsoft.ML.OnnxRuntime.Gpu 1.31.0.");
+                problems.Add($"{ProviderLibraryName} is not beside ONNX Runtime in {ortDirectory}: this build carries the CPU-only ONNX Runtime. Use a build with Microsoft.ML.OnnxRuntime.Gpu 1.31.0.");
             }
         }
 
@@ -134,7 +137,10 @@ public sealed class CudaProviderProbe
     private static string? LocateOrtNativeDirectory(bool windows)
     {
         string fileName = windows ? "onnxruntime.dll" : "libonnxruntime.so";
-        // Once ONNX Runtime is loaded, the process map says exactly which copy it is.
+        // Once ONNX Runtime is loaded, the process map says exactly which copy it is; load it now (GPUs
+        // exist, so a CUDA session is likely to follow anyway).
+        try { Microsoft.ML.OnnxRuntime.OrtEnv.Instance(); }
+        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException) { }
         if (!windows && File.Exists("/proc/self/maps"))
         {
             try

@@ -34,11 +34,13 @@ public class OrtCudaSessionTests
                 $"element {i}: cpu {expected[i]} gpu {actual[i]}");
     }
 
-    [SkippableFact]
-    public void Gpu_output_matches_the_cpu_and_timings_are_split()
+    [SkippableTheory]
+    [InlineData("tinynet")]
+    [InlineData("convnet")]
+    public void Gpu_output_matches_the_cpu_and_timings_are_split(string modelName)
     {
         var gpu = CudaTestUnits.RequireGpu();
-        var model = TestOnnxModels.ConvNet;
+        var model = TestOnnxModels.ByName(modelName);
         const int batch = 6;
         var input = TestOnnxModels.RandomInput(batch * model.InputElementsPerItem, seed: 11);
         var output = new float[batch * model.OutputElementsPerItem];

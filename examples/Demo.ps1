@@ -36,4 +36,4 @@ $plan | Out-Host
 Write-Host "# Run it" -ForegroundColor Cyan
 $result = Invoke-HeteroInference -Model $Model -Plan $plan -BatchSize $BatchSize -Path $TablePath -Top 3
 $result | Out-Host
-Write-Host ("Top-3 classes of item 0: {0}" -f (($result.TopK[0] | ForEach-Object { '{0} ({1:P1})' -f $_.Index, $_.Score }) -join ', '))
+Write-Host ("Top-3 classes of item 0 (random weights, so any class): {0}" -f (($result.TopK | Where-Object Item -eq 0 | ForEach-Object { '{0} ({1:P1})' -f $_.ClassIndex, $_.Score }) -join ', '))

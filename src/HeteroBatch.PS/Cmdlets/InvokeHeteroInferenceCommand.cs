@@ -161,7 +161,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         }
         var output = PSObject.AsPSObject(result);
         if (PassThru) output.Properties.Add(new PSNoteProperty("Output", result.GetOutput()));
-        if (Top > 0) output.Properties.Add(new PSNoteProperty("TopK", result.GetOutput()?.TopK(Top)));
+        if (Top > 0) output.Properties.Add(new PSNoteProperty("TopK", result.GetOutput()?.TopK(Top).ToArray()));
         WriteObject(output);
     }
 

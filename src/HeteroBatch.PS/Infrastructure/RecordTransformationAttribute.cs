@@ -25,6 +25,10 @@ public sealed class RecordTransformationAttribute(Type recordType) : ArgumentTra
     {
         var value = inputData is PSObject pso ? pso.BaseObject : inputData;
         if (value is null || RecordType.IsInstanceOfType(value)) return value!;
+        // Only property bags and JSON objects are candidates; anything else (a float array on its way to
+        // -InputObject) is left for the binder to try elsewhere.
+        var candidate = value is PSCustomObject or IDictionary || (value is string s && s.TrimStart().StartsWith('{'));
+        if (!candidate) return inputData;
         try
         {
             var json = value is string text ? text : JsonSerializer.Serialize(ToPlain(inputData), Options);

@@ -56,7 +56,8 @@ Describe 'Invoke-HeteroInference' {
         $r = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Path $table -PassThru -Top 3
         $r.Output.Shape | Should -Be @(4, 10)
         @($r.TopK).Count | Should -Be 12
-        ($r.TopK | Where-Object Item -eq 0).Rank | Should -Be @(1, 2, 3)
+        # ForEach-Object, not member access: an array has a Rank property of its own.
+        @($r.TopK | Where-Object Item -eq 0 | ForEach-Object Rank) | Should -Be @(1, 2, 3)
     }
 
     It 'accepts a float array from the pipeline' {

@@ -54,9 +54,9 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [ValidateNotNullOrEmpty]
     public string[] InputPath { get; set; } = Array.Empty<string>();
 
-    /// <summary>The batch as a float array: [N, ...item shape] multi-dimensional, or flat with -InputShape.</summary>
+    /// <summary>The batch as a flat float array (item-major), with -InputShape giving its shape, batch first.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = TensorSet)]
-    public Array? InputObject { get; set; }
+    public float[]? InputObject { get; set; }
 
     /// <summary>Shape of a flat -InputObject, batch first (e.g. 8,3,224,224).</summary>
     [Parameter(ParameterSetName = TensorSet)]

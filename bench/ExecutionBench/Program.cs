@@ -97,10 +97,13 @@ bool sameOutputs = bareOutput.AsSpan().SequenceEqual(sessionOutput) && bareOutpu
 double Median(List<double> v) { var s = v.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
 double Quartile(List<double> v, double q) { var s = v.Order().ToArray(); return s[(int)Math.Round(q * (s.Length - 1))]; }
 double bareMs = Median(times["bare"]);
+// Paired: the difference to the bare run of the same repeat (they ran back to back), so slow drift cancels.
+double PairedMs(string name) => Median(times[name].Zip(times["bare"], (a, b) => a - b).ToList());
 string Row(string name)
 {
     var m = Median(times[name]);
-    return $"| {name} | {m:F3} | {Quartile(times[name], 0.25):F3} | {Quartile(times[name], 0.75):F3} | {times[name].Min():F3} | {(m / bareMs - 1) * 100:+0.00;-0.00}% | {(m - bareMs) * 1000:F0} |";
+    var paired = PairedMs(name);
+    return $"| {name} | {m:F3} | {Quartile(times[name], 0.25):F3} | {Quartile(times[name], 0.75):F3} | {times[name].Min():F3} | {(m / bareMs - 1) * 100:+0.00;-0.00}% | {paired * 1000:F0} | {paired / bareMs * 100:+0.00;-0.00}% |";
 }
 
 var inv = CultureInfo.InvariantCulture;
@@ -110,8 +113,8 @@ var report = string.Join("\n", new[]
     "",
     $"{opts.Warmup} warm-up runs and {opts.Repeats} timed runs of each way, interleaved in rotating order; times in ms.",
     "",
-    "| way | median | q1 | q3 | min | overhead vs bare (median) | extra µs |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| way | median | q1 | q3 | min | median vs bare median | paired extra µs (median of per-repeat differences) | paired overhead |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
     Row("bare"),
     Row("session"),
     Row("executor"),

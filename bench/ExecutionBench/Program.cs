@@ -68,11 +68,14 @@ var request = new ExecutionRequest
 };
 InferenceResult? executorResult = null;
 
+// The executor around a session that does nothing: its own cost alone, with no ONNX Runtime noise.
+var noopExecutor = new HeteroExecutor(new NoopSessions());
 var ways = new (string Name, Action Run)[]
 {
     ("bare", () => bare.Run(runOptions, inNames, inValues, outNames, outValues)),
     ("session", () => session.Run(input.Data, sessionOutput, opts.Batch)),
     ("executor", () => executorResult = HeteroExecutor.Default.Execute(request)),
+    ("executor-noop", () => noopExecutor.Execute(request)),
 };
 var times = ways.ToDictionary(w => w.Name, _ => new List<double>());
 
@@ -119,6 +122,8 @@ var report = string.Join("\n", new[]
     Row("session"),
     Row("executor"),
     "",
+    $"executor-noop (the executor around a session that returns at once; its own cost per batch): median {Median(times["executor-noop"]) * 1000:F0} µs, q1 {Quartile(times["executor-noop"], 0.25) * 1000:F0} µs, q3 {Quartile(times["executor-noop"], 0.75) * 1000:F0} µs, min {times["executor-noop"].Min() * 1000:F0} µs.",
+    "",
     $"Outputs of the three ways identical: {sameOutputs}. Model hash {model.ShortHash}, options '{options.Key}'.",
     "",
 }).ToString(inv);
@@ -129,6 +134,20 @@ if (opts.Out is not null)
     File.AppendAllText(opts.Out, report + "\n");
 }
 return sameOutputs ? 0 : 1;
+
+internal sealed class NoopSessions : ISessionProvider
+{
+    public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => new Noop(model, unit, options);
+
+    private sealed class Noop(ModelInfo model, ComputeUnit unit, BackendOptions options) : IInferenceSession
+    {
+        public ModelInfo Model => model;
+        public ComputeUnit Unit => unit;
+        public BackendOptions Options => options;
+        public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default) => default;
+        public void Dispose() { }
+    }
+}
 
 internal sealed record Args(string Model, int Batch, int Repeats, int Warmup, int Threads, string? Cache, string? Out)
 {

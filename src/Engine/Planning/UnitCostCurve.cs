@@ -237,8 +237,9 @@ public sealed class UnitCostCurve : ICostCurve
         return sizes.ToArray();
     }
 
-    /// <summary>Entries the curve has computed so far and where its periodic part starts (-1: not yet); for tests and benchmarks.</summary>
-    internal (int Computed, int PeriodStart) TableExtent
+    /// <summary>Diagnostics: entries of the best-cost table computed so far, and the item count from which the
+    /// table repeats with period <see cref="BestBatchSize"/> (-1 while not found yet).</summary>
+    public (int Computed, int PeriodStart) TableExtent
     {
         get { var s = Volatile.Read(ref _snapshot); return (s.Computed, s.PeriodStart); }
     }

@@ -19,7 +19,17 @@ public sealed record UnitRunReport
     public int ItemsCompleted { get; init; }
     public bool Failed { get; init; }
     public string? Error { get; init; }
+    /// <summary>ErrorId of the failure when it was a <see cref="Errors.HeteroBatchException"/> (e.g. <c>UnitOutOfMemory</c>); null otherwise.</summary>
+    public string? ErrorId { get; init; }
+    /// <summary>Items of other units' shares that were re-planned onto this unit after they failed.</summary>
+    public int ItemsReplanned { get; init; }
+
+    /// <summary>Every executed chunk with its timing, in order; what the perf-table feedback folds in.</summary>
+    internal IReadOnlyList<ChunkRun> Chunks { get; init; } = Array.Empty<ChunkRun>();
 }
+
+/// <summary>One executed chunk: its (possibly padded) batch size, the real items in it, and its timing.</summary>
+public readonly record struct ChunkRun(int Offset, int BatchSize, int Items, double ExecMs, double IoMs);
 
 /// <summary>The result of one batch run across units. Output tensors are kept out of the printable record.</summary>
 public sealed record InferenceResult
@@ -35,4 +45,20 @@ public sealed record InferenceResult
     public string[] FailedUnits { get; init; } = Array.Empty<string>();
     /// <summary>Shape of the output tensor, batch first.</summary>
     public int[] OutputShape { get; init; } = Array.Empty<int>();
+    /// <summary>Items that were re-planned after a unit failed (0 when every unit finished its share).</summary>
+    public int ItemsReplanned { get; init; }
+    /// <summary>What the batch was (e.g. "12 images", "synthetic batch of 32 (seed 0)").</summary>
+    public string Input { get; init; } = "";
+    /// <summary>Where the output tensor was written as .npy, when it was.</summary>
+    public string? OutputPath { get; init; }
+    /// <summary>The plan that was run.</summary>
+    public Planning.BatchPlan? Plan { get; init; }
+
+    /// <summary>The output tensor; a property would be printed with every result, so it is behind a method.</summary>
+    internal BatchOutput? Output { get; init; }
+
+    /// <summary>The output tensor [N, ...] in item order: write it with <see cref="BatchOutput.SaveNpy"/>, take
+    /// <see cref="BatchOutput.ToArray"/>, or <see cref="BatchOutput.TopK"/> for classifiers. Null only for results
+    /// rebuilt from serialized form (remoting), which carry no tensor.</summary>
+    public BatchOutput? GetOutput() => Output;
 }

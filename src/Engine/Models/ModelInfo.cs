@@ -24,6 +24,13 @@ public sealed record ModelInfo
     public int? MaxBatchSize { get; init; }
     /// <summary>Number of trainable parameters (initializer elements, BN running statistics excluded).</summary>
     public long ParameterCount { get; init; }
+    /// <summary>The file the caller named (zoo: the generated file); differs from <see cref="Path"/> when a fixed-batch file was rewritten.</summary>
+    public string? SourcePath { get; init; }
+    /// <summary>
+    /// How the batch dimension was handled, for display: null when the file already had a symbolic batch;
+    /// otherwise why the copy at <see cref="Path"/> was rewritten, or why <see cref="MaxBatchSize"/> is 1.
+    /// </summary>
+    public string? BatchNote { get; init; }
 
     public int InputElementsPerItem => InputItemShape.Aggregate(1, (a, b) => a * b);
     public int OutputElementsPerItem => OutputItemShape.Aggregate(1, (a, b) => a * b);

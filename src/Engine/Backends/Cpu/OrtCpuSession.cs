@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Units;
+using Microsoft.ML.OnnxRuntime;
+
+namespace HeteroBatch.Engine.Backends.Cpu;
+
+/// <summary>
+/// A model on the CPU. Zero copy both ways: the input tensor is an OrtValue over the caller's (pinned)
+/// slice and ONNX Runtime writes the output straight into the caller's buffer. ExecMs is the Run call;
+/// IoMs is wrapping the buffers. Cancellation sets RunOptions.Terminate, which ONNX Runtime checks
+/// between operators.
+/// </summary>
+public sealed class OrtCpuSession : IInferenceSession
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private bool _disposed;
+
+    internal OrtCpuSession(InferenceSession session, ModelInfo model, ComputeUnit unit, BackendOptions options)
+    {
+        _session = session;
+        Model = model;
+        Unit = unit;
+        Options = options;
+        _inputNames = new[] { model.InputName };
+        _outputNames = new[] { model.OutputName };
+    }
+
+    public ModelInfo Model { get; }
+    public ComputeUnit Unit { get; }
+    public BackendOptions Options { get; }
+
+    public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        SessionValidation.CheckRun(Model, input.Length, output.Length, batchSize);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        long ioStart = Stopwatch.GetTimestamp();
+        var inputShape = SessionValidation.BatchShape(batchSize, Model.InputItemShape);
+        var outputShape = SessionValidation.BatchShape(batchSize, Model.OutputItemShape);
+        // ORT never writes to an input; the cast only satisfies the API's Memory<T> parameter.
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+            MemoryMarshal.AsMemory(input), inputShape);
+        using var outputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+            output[..(batchSize * Model.OutputElementsPerItem)], outputShape);
+        double ioMs = Stopwatch.GetElapsedTime(ioStart).TotalMilliseconds;
+
+        using var runOptions = new RunOptions();
+        using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
+        long execStart = Stopwatch.GetTimestamp();
+        try
+        {
+            _session.Run(runOptions, _inputNames, new[] { inputValue }, _outputNames, new[] { outputValue });
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or OutOfMemoryException)
+        {
+            throw OrtErrorMapper.Map(ex, OrtStage.Run, Unit, Model, batchSize, cancellationToken);
+        }
+        double execMs = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
+        return new RunTiming(execMs, ioMs);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _session.Dispose();
+    }
+}

@@ -1,0 +1,36 @@
+using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Models;
+
+namespace HeteroBatch.Engine.Backends;
+
+/// <summary>Argument checks every backend's Run makes before touching native memory.</summary>
+internal static class SessionValidation
+{
+    public static void CheckRun(ModelInfo model, int inputLength, int outputLength, int batchSize)
+    {
+        if (batchSize <= 0)
+            throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+                $"Batch size must be at least 1 (got {batchSize}).", batchSize);
+        if (model.MaxBatchSize is int max && batchSize > max)
+            throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+                $"{model.Name} accepts at most {max} items per run (its batch dimension is fixed); got {batchSize}.", batchSize);
+        long expectedInput = (long)batchSize * model.InputElementsPerItem;
+        if (inputLength != expectedInput)
+            throw new HeteroBatchException("InvalidInputShape", ErrorKind.InvalidArgument,
+                $"{model.Name} takes {model.InputElementsPerItem} floats per item ({string.Join("x", model.InputItemShape)}): {batchSize} items need {expectedInput} floats, the input holds {inputLength}.",
+                batchSize);
+        long expectedOutput = (long)batchSize * model.OutputElementsPerItem;
+        if (outputLength < expectedOutput)
+            throw new HeteroBatchException("InvalidInputShape", ErrorKind.InvalidArgument,
+                $"{model.Name} returns {model.OutputElementsPerItem} floats per item: {batchSize} items need an output of {expectedOutput} floats, the buffer holds {outputLength}.",
+                batchSize);
+    }
+
+    public static long[] BatchShape(int batchSize, int[] itemShape)
+    {
+        var shape = new long[itemShape.Length + 1];
+        shape[0] = batchSize;
+        for (int i = 0; i < itemShape.Length; i++) shape[i + 1] = itemShape[i];
+        return shape;
+    }
+}

@@ -1,0 +1,370 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Inputs;
+using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Planning;
+using HeteroBatch.Engine.Units;
+
+namespace HeteroBatch.Engine.Execution;
+
+/// <summary>What <see cref="HeteroExecutor.Execute"/> runs: a plan for a batch of a model over units.</summary>
+public sealed record ExecutionRequest
+{
+    public required BatchPlan Plan { get; init; }
+    public required ModelInfo Model { get; init; }
+    /// <summary>Units the plan may use, and the ones its items fall back on when a unit fails.</summary>
+    public required IReadOnlyList<ComputeUnit> Units { get; init; }
+    public required BatchInput Input { get; init; }
+    /// <summary>Backend options by unit id (see <see cref="ThreadBudget.OptionsFor"/>); a unit not listed uses <see cref="BackendOptions.Default"/>.</summary>
+    public IReadOnlyDictionary<string, BackendOptions>? UnitOptions { get; init; }
+}
+
+/// <summary>
+/// Runs one batch across units at the same time: each unit's share on the unit's own long-lived worker
+/// thread, reading its slice of the single input buffer and writing into its slice of one output buffer, so
+/// outputs come out in item order with no gathering copy. Chunked and padded shares are run exactly as
+/// planned. A unit that fails has its unfinished items re-planned onto the others; items nobody can compute
+/// end the run with <c>ItemsNotComputed</c>. Cancellation stops every unit (in-flight runs are terminated).
+/// </summary>
+public sealed class HeteroExecutor
+{
+    /// <summary>How long a cancelled run waits for its units to stop before it returns anyway.</summary>
+    private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(1);
+
+    private readonly ISessionProvider _sessions;
+    private readonly Replanner _replanner;
+
+    /// <param name="sessions">Source of the units' sessions (normally the process-wide session cache).</param>
+    /// <param name="replanner">Re-plans a failed unit's items; defaults to <see cref="ReplanStrategies.WaterFill"/>.</param>
+    public HeteroExecutor(ISessionProvider sessions, Replanner? replanner = null)
+    {
+        _sessions = sessions ?? throw new ArgumentNullException(nameof(sessions));
+        _replanner = replanner ?? ReplanStrategies.WaterFill;
+    }
+
+    /// <summary>An executor over the process-wide session cache, re-planning with <see cref="ReplanStrategies.WaterFill"/>.</summary>
+    public static HeteroExecutor Default { get; } = new(CachedSessionProvider.Default);
+
+    /// <summary>Runs the batch. Throws <c>InvalidPlan</c>, <c>InvalidInputShape</c>, <c>ItemsNotComputed</c>,
+    /// or <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.</summary>
+    public InferenceResult Execute(ExecutionRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var model = request.Model;
+        var input = request.Input;
+        input.ValidateFor(model);
+        if (model.OutputItemShape.Any(d => d <= 0))
+            throw new HeteroBatchException(ExecutionErrorIds.UnsupportedModelOutput, ErrorKind.InvalidArgument,
+                $"Model '{model.Name}' has an output of free shape [{string.Join(",", model.OutputItemShape)}]; the executor needs a fixed output size per item.", model.Name);
+        var assignments = PlanValidation.Validate(request.Plan, input.Count, request.Units, model);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var run = new RunState(request, _sessions, progress, cancellationToken);
+        return run.Execute(assignments, _replanner);
+    }
+
+    /// <summary>One contiguous range of items for one unit, with its chunk sizes (the last may be padded).</summary>
+    internal sealed record Assignment(ComputeUnit Unit, int Offset, int Items, int[] Chunks, bool Replanned)
+    {
+        public int End => Offset + Items;
+    }
+
+    private sealed record Completion(Assignment Assignment, int UnfinishedFrom, Exception? Error, bool Cancelled);
+
+    /// <summary>What the run knows about one unit; written by the unit's worker, read by the coordinator after a completion.</summary>
+    private sealed class UnitState
+    {
+        public required ComputeUnit Unit { get; init; }
+        public required BackendOptions Options { get; init; }
+        public UnitShare? Share { get; init; }
+        public int ItemsAssigned;
+        public int ItemsDone;
+        public int ItemsReplanned;
+        public long LastFinishTicks;
+        public double ExecMs, IoMs;
+        public readonly List<ChunkRun> Chunks = new();
+        public readonly List<int> ExecutedSizes = new();
+        public volatile bool Failed;
+        public Exception? Error;
+    }
+
+    private sealed class RunState
+    {
+        private readonly ExecutionRequest _request;
+        private readonly ISessionProvider _sessions;
+        private readonly IProgress<ExecutionProgress>? _progress;
+        private readonly CancellationToken _token;
+        private readonly float[] _output;
+        private readonly int _outPerItem, _inPerItem;
+        private readonly Dictionary<string, UnitState> _units;
+        private readonly BlockingCollection<Completion> _completions = new();
+        private readonly Stopwatch _clock = new();
+        private int _totalDone;
+
+        public RunState(ExecutionRequest request, ISessionProvider sessions, IProgress<ExecutionProgress>? progress, CancellationToken token)
+        {
+            _request = request;
+            _sessions = sessions;
+            _progress = progress;
+            _token = token;
+            _inPerItem = request.Input.ElementsPerItem;
+            _outPerItem = request.Model.OutputElementsPerItem;
+            _output = BatchInput.AllocateBuffer((long)_outPerItem * request.Input.Count);
+            var shares = request.Plan.Shares.ToDictionary(s => s.Unit, StringComparer.Ordinal);
+            _units = request.Units.ToDictionary(u => u.Id, u => new UnitState
+            {
+                Unit = u,
+                Options = request.UnitOptions?.GetValueOrDefault(u.Id) ?? BackendOptions.Default,
+                Share = shares.GetValueOrDefault(u.Id),
+            }, StringComparer.Ordinal);
+        }
+
+        public InferenceResult Execute(IReadOnlyList<Assignment> assignments, Replanner replanner)
+        {
+            var uncomputed = new List<(int From, int To)>();
+            int pending = 0;
+            _clock.Start();
+            foreach (var a in assignments)
+            {
+                _units[a.Unit.Id].ItemsAssigned += a.Items;
+                Post(a);
+                pending++;
+            }
+            ReportProgress();
+
+            bool cancelled = false;
+            TimeSpan cancelDeadline = TimeSpan.MaxValue;
+            while (pending > 0)
+            {
+                Completion? done;
+                if (!cancelled)
+                {
+                    try { done = _completions.Take(_token); }
+                    catch (OperationCanceledException)
+                    {
+                        cancelled = true;
+                        cancelDeadline = _clock.Elapsed + CancelGrace;
+                        continue;
+                    }
+                }
+                else
+                {
+                    // Units abort in-flight runs on the token; give them a moment so the buffers go quiet, not forever.
+                    var waitLeft = cancelDeadline - _clock.Elapsed;
+                    if (waitLeft <= TimeSpan.Zero || !_completions.TryTake(out done, waitLeft)) break;
+                }
+                pending--;
+                if (done.Error is null || done.Cancelled || cancelled || _token.IsCancellationRequested) continue;
+
+                var from = done.UnfinishedFrom;
+                var to = done.Assignment.End;
+                if (from >= to) continue;
+                var replacement = Replan(from, to, done.Assignment.Unit.Id, replanner);
+                if (replacement.Count == 0)
+                {
+                    uncomputed.Add((from, to));
+                    continue;
+                }
+                foreach (var a in replacement)
+                {
+                    var state = _units[a.Unit.Id];
+                    state.ItemsAssigned += a.Items;
+                    state.ItemsReplanned += a.Items;
+                    Post(a);
+                    pending++;
+                }
+                ReportProgress();
+            }
+
+            if (cancelled || _token.IsCancellationRequested)
+                throw new OperationCanceledException("The inference run was cancelled.", _token);
+            _clock.Stop();
+            if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);
+            return BuildResult();
+        }
+
+        private void Post(Assignment a) =>
+            UnitWorker.For(WorkerKey(a.Unit)).Post(worker => RunAssignment(worker, a));
+
+        private static string WorkerKey(ComputeUnit unit) => unit.MachineName + "/" + unit.Id;
+
+        /// <summary>Runs on the unit's worker thread.</summary>
+        private void RunAssignment(UnitWorker worker, Assignment a)
+        {
+            var state = _units[a.Unit.Id];
+            int position = a.Offset;
+            try
+            {
+                if (state.Failed)
+                    throw new HeteroBatchException("UnitFailedEarlier", ErrorKind.DeviceError, $"Unit '{a.Unit.Id}' failed earlier in this run.", a.Unit.Id);
+                _token.ThrowIfCancellationRequested();
+                var session = _sessions.Acquire(_request.Model, a.Unit, state.Options);
+                var input = _request.Input;
+                foreach (var size in a.Chunks)
+                {
+                    _token.ThrowIfCancellationRequested();
+                    int real = Math.Min(size, a.End - position);
+                    RunTiming timing;
+                    if (real == size)
+                    {
+                        timing = session.Run(input.Slice(position, size), _output.AsMemory(position * _outPerItem, size * _outPerItem), size, _token);
+                    }
+                    else
+                    {
+                        // Padded chunk: the real items plus zeros in a staging buffer of the planned size; only real outputs are kept.
+                        var stagedIn = worker.StagingInput(size * _inPerItem);
+                        input.Slice(position, real).CopyTo(stagedIn);
+                        stagedIn.Span[(real * _inPerItem)..].Clear();
+                        var stagedOut = worker.StagingOutput(size * _outPerItem);
+                        timing = session.Run(stagedIn, stagedOut, size, _token);
+                        stagedOut[..(real * _outPerItem)].CopyTo(_output.AsMemory(position * _outPerItem, real * _outPerItem));
+                    }
+                    state.Chunks.Add(new ChunkRun(position, size, real, timing.ExecMs, timing.IoMs));
+                    state.ExecutedSizes.Add(size);
+                    state.ExecMs += timing.ExecMs;
+                    state.IoMs += timing.IoMs;
+                    position += real;
+                    Interlocked.Add(ref state.ItemsDone, real);
+                    Interlocked.Add(ref _totalDone, real);
+                    Volatile.Write(ref state.LastFinishTicks, _clock.Elapsed.Ticks);
+                    ReportProgress();
+                }
+                _completions.Add(new Completion(a, position, null, false));
+            }
+            catch (Exception e)
+            {
+                bool cancelled = _token.IsCancellationRequested;
+                if (!cancelled)
+                {
+                    // The first error is the one worth reporting; later ones only say the unit was already down.
+                    state.Error ??= e;
+                    state.Failed = true;
+                }
+                _completions.Add(new Completion(a, position, e, cancelled));
+            }
+        }
+
+        private IReadOnlyList<Assignment> Replan(int from, int to, string failedUnit, Replanner replanner)
+        {
+            var candidates = _units.Values.Where(u => !u.Failed).ToList();
+            if (candidates.Count == 0) return Array.Empty<Assignment>();
+            double now = _clock.Elapsed.TotalMilliseconds;
+            var units = candidates.Select(u =>
+            {
+                int done = Volatile.Read(ref u.ItemsDone);
+                double msPerItem = double.NaN;
+                if (done > 0 && u.ExecMs + u.IoMs > 0) msPerItem = TimeSpan.FromTicks(Volatile.Read(ref u.LastFinishTicks)).TotalMilliseconds / Math.Max(1, done);
+                else if (u.Share is { Items: > 0, PredictedMs: > 0 } s) msPerItem = s.PredictedMs / s.Items;
+                int queued = Math.Max(0, u.ItemsAssigned - done);
+                int? maxChunk = u.Share is { ExecutedBatchSizes.Length: > 0 } share ? share.ExecutedBatchSizes.Max() : null;
+                return new ReplanUnit
+                {
+                    Unit = u.Unit.Id,
+                    MsPerItem = msPerItem,
+                    BusyMs = double.IsFinite(msPerItem) ? queued * msPerItem : 0,
+                    MaxChunk = maxChunk,
+                };
+            }).ToList();
+            var request = new ReplanRequest
+            {
+                Offset = from,
+                Items = to - from,
+                Units = units,
+                Plan = _request.Plan,
+                Model = _request.Model,
+                FailedUnit = failedUnit,
+            };
+            IReadOnlyList<UnitShare> shares;
+            try { shares = replanner(request); }
+            catch (Exception) { shares = ReplanStrategies.WaterFill(request); }
+            if (!PlanValidation.TilesRange(shares, from, to, units.Select(u => u.Unit).ToHashSet(StringComparer.Ordinal), _request.Model))
+                shares = ReplanStrategies.WaterFill(request);
+            return shares.Where(s => s.Items > 0)
+                .Select(s => new Assignment(_units[s.Unit].Unit, s.Offset, s.Items, PlanValidation.ChunksFor(s, _request.Model), true))
+                .ToList();
+        }
+
+        private void ReportProgress()
+        {
+            if (_progress is null) return;
+            int total = _request.Input.Count;
+            int done = Volatile.Read(ref _totalDone);
+            _progress.Report(new ExecutionProgress
+            {
+                Stage = ExecutionStage.Executing,
+                Activity = $"{done} of {total} items",
+                ItemsDone = done,
+                TotalItems = total,
+                PercentComplete = total > 0 ? (int)(done * 100L / total) : 100,
+                Units = _units.Values.Where(u => u.ItemsAssigned > 0 || u.Share is not null)
+                    .Select(u => new UnitProgress(u.Unit.Id, Volatile.Read(ref u.ItemsDone), u.ItemsAssigned, u.Failed)).ToArray(),
+            });
+        }
+
+        private InferenceResult BuildResult()
+        {
+            var plan = _request.Plan;
+            var reports = new List<UnitRunReport>();
+            var order = plan.Shares.Select(s => s.Unit).Concat(_units.Keys).Distinct(StringComparer.Ordinal);
+            foreach (var id in order)
+            {
+                var u = _units[id];
+                if (u.Share is null && u.ItemsAssigned == 0) continue;
+                reports.Add(new UnitRunReport
+                {
+                    Unit = id,
+                    MachineName = u.Unit.MachineName,
+                    Items = u.Share?.Items ?? 0,
+                    Offset = u.Share?.Offset ?? 0,
+                    ExecutedBatchSizes = u.ExecutedSizes.ToArray(),
+                    PredictedMs = u.Share?.PredictedMs ?? 0,
+                    ActualMs = u.ItemsDone > 0 ? TimeSpan.FromTicks(u.LastFinishTicks).TotalMilliseconds : 0,
+                    ExecMs = u.ExecMs,
+                    IoMs = u.IoMs,
+                    ItemsCompleted = u.ItemsDone,
+                    ItemsReplanned = u.ItemsReplanned,
+                    Failed = u.Failed,
+                    Error = u.Error?.Message,
+                    ErrorId = (u.Error as HeteroBatchException)?.ErrorId,
+                    Chunks = u.Chunks.ToArray(),
+                });
+            }
+            var input = _request.Input;
+            var output = new BatchOutput(_output, input.Count, (int[])_request.Model.OutputItemShape.Clone(), input.Sources);
+            return new InferenceResult
+            {
+                Model = _request.Model.Name,
+                ModelHash = _request.Model.Hash,
+                BatchSize = input.Count,
+                WallMs = _clock.Elapsed.TotalMilliseconds,
+                PredictedMs = plan.PredictedMs,
+                Units = reports.ToArray(),
+                FailedUnits = reports.Where(r => r.Failed).Select(r => r.Unit).ToArray(),
+                ItemsReplanned = reports.Sum(r => r.ItemsReplanned),
+                OutputShape = output.Shape,
+                Input = input.Description,
+                Plan = plan,
+                Output = output,
+            };
+        }
+
+        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges)
+        {
+            var merged = new List<(int From, int To)>();
+            foreach (var r in ranges.OrderBy(r => r.From))
+            {
+                if (merged.Count > 0 && merged[^1].To >= r.From) merged[^1] = (merged[^1].From, Math.Max(merged[^1].To, r.To));
+                else merged.Add(r);
+            }
+            var rangeText = string.Join(", ", merged.Select(r => r.To - r.From == 1 ? $"{r.From}" : $"{r.From}-{r.To - 1}"));
+            var failures = string.Join("; ", _units.Values.Where(u => u.Failed && u.Error is not null).Select(u => $"{u.Unit.Id}: {u.Error!.Message}"));
+            int missing = merged.Sum(r => r.To - r.From);
+            return new HeteroBatchException(ExecutionErrorIds.ItemsNotComputed, ErrorKind.DeviceError,
+                $"{missing} of {_request.Input.Count} items were not computed (items {rangeText}): every unit that could take them failed ({failures}). " +
+                "Fix or leave out the failing units and run the batch again.", rangeText,
+                _units.Values.Select(u => u.Error).FirstOrDefault(e => e is not null));
+        }
+    }
+}

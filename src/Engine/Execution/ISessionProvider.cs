@@ -1,0 +1,29 @@
+using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Units;
+
+namespace HeteroBatch.Engine.Execution;
+
+/// <summary>
+/// Where the executor gets a unit's session. The default gives cached sessions (one per model, unit and
+/// options for the process lifetime); tests wrap it to inject failures. The executor never disposes what
+/// it is given: the provider owns the sessions.
+/// </summary>
+public interface ISessionProvider
+{
+    /// <summary>Called on the unit's worker thread before each of its assignments.</summary>
+    IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options);
+}
+
+/// <summary>Sessions from a <see cref="BackendRegistry"/>'s cache: loaded once per (model, unit, options) for the process.</summary>
+public sealed class CachedSessionProvider : ISessionProvider
+{
+    private readonly BackendRegistry _registry;
+
+    public CachedSessionProvider(BackendRegistry? registry = null) => _registry = registry ?? BackendRegistry.Default;
+
+    /// <summary>Over <see cref="BackendRegistry.Default"/> (the process-wide <see cref="SessionCache.Shared"/>).</summary>
+    public static CachedSessionProvider Default { get; } = new();
+
+    public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => _registry.OpenSession(model, unit, options);
+}

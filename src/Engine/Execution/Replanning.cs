@@ -1,0 +1,96 @@
+using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Planning;
+
+namespace HeteroBatch.Engine.Execution;
+
+/// <summary>A unit that can still take items after another failed, with what is known of its speed.</summary>
+public sealed record ReplanUnit
+{
+    public required string Unit { get; init; }
+    /// <summary>Milliseconds per item: measured in this run when the unit finished chunks, else from the plan; NaN when unknown.</summary>
+    public double MsPerItem { get; init; } = double.NaN;
+    /// <summary>Predicted milliseconds until the unit has finished the work already queued on it.</summary>
+    public double BusyMs { get; init; }
+    /// <summary>Largest batch the unit ran or was planned to run in this run (a safe chunk size); null when unknown.</summary>
+    public int? MaxChunk { get; init; }
+}
+
+/// <summary>Items [Offset, Offset+Items) left unfinished by a failed unit, to be spread over <see cref="Units"/>.</summary>
+public sealed record ReplanRequest
+{
+    public required int Offset { get; init; }
+    public required int Items { get; init; }
+    public required IReadOnlyList<ReplanUnit> Units { get; init; }
+    public required BatchPlan Plan { get; init; }
+    public required ModelInfo Model { get; init; }
+    public required string FailedUnit { get; init; }
+}
+
+/// <summary>
+/// Re-plans a failed unit's unfinished items. Returned shares must tile [Offset, Offset+Items) with units of the
+/// request; a result that does not is replaced by <see cref="ReplanStrategies.WaterFill"/>.
+/// </summary>
+public delegate IReadOnlyList<UnitShare> Replanner(ReplanRequest request);
+
+/// <summary>Built-in re-planning strategies.</summary>
+public static class ReplanStrategies
+{
+    /// <summary>
+    /// Spreads the items so that the remaining units are predicted to finish together: each unit's finish time is
+    /// BusyMs + items × MsPerItem, and the items fill the earliest-finishing units first (water filling). Units of
+    /// unknown speed count as the average of the known ones (or 1 ms/item when none is known). Chunks are capped at
+    /// each unit's MaxChunk (else the model's MaxBatchSize).
+    /// </summary>
+    public static IReadOnlyList<UnitShare> WaterFill(ReplanRequest request)
+    {
+        var units = request.Units;
+        if (units.Count == 0 || request.Items <= 0) return Array.Empty<UnitShare>();
+        var known = units.Select(u => u.MsPerItem).Where(m => double.IsFinite(m) && m > 0).ToList();
+        double fallback = known.Count > 0 ? known.Average() : 1.0;
+        var msPerItem = units.Select(u => double.IsFinite(u.MsPerItem) && u.MsPerItem > 0 ? u.MsPerItem : fallback).ToArray();
+        var busy = units.Select(u => Math.Max(0, double.IsFinite(u.BusyMs) ? u.BusyMs : 0)).ToArray();
+
+        // Find the common finish time T with sum max(0, (T - busy)/rate) = items, by bisection.
+        double lo = busy.Min(), hi = busy.Max() + request.Items * msPerItem.Max() + 1;
+        for (int iter = 0; iter < 100; iter++)
+        {
+            double mid = (lo + hi) / 2;
+            double fits = 0;
+            for (int i = 0; i < units.Count; i++) fits += Math.Max(0, (mid - busy[i]) / msPerItem[i]);
+            if (fits >= request.Items) hi = mid; else lo = mid;
+        }
+        var exact = new double[units.Count];
+        for (int i = 0; i < units.Count; i++) exact[i] = Math.Max(0, (hi - busy[i]) / msPerItem[i]);
+        double sum = exact.Sum();
+        var items = exact.Select(e => (int)Math.Floor(e / sum * request.Items)).ToArray();
+        // Largest remainders first, so the total is exact.
+        int left = request.Items - items.Sum();
+        foreach (var i in Enumerable.Range(0, units.Count).OrderByDescending(i => exact[i] / sum * request.Items - items[i]).ThenBy(i => i))
+        {
+            if (left == 0) break;
+            items[i]++; left--;
+        }
+
+        var shares = new List<UnitShare>();
+        int offset = request.Offset;
+        for (int i = 0; i < units.Count; i++)
+        {
+            if (items[i] == 0) continue;
+            int cap = units[i].MaxChunk ?? request.Model.MaxBatchSize ?? items[i];
+            if (request.Model.MaxBatchSize is int max) cap = Math.Min(cap, max);
+            cap = Math.Max(1, cap);
+            var chunks = new List<int>();
+            for (int left2 = items[i]; left2 > 0; left2 -= cap) chunks.Add(Math.Min(cap, left2));
+            shares.Add(new UnitShare
+            {
+                Unit = units[i].Unit,
+                Items = items[i],
+                Offset = offset,
+                ExecutedBatchSizes = chunks.ToArray(),
+                PredictedMs = busy[i] + items[i] * msPerItem[i],
+            });
+            offset += items[i];
+        }
+        return shares;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+
+namespace HeteroBatch.Engine.Execution;
+
+/// <summary>
+/// A long-lived dedicated thread per compute unit (not a thread-pool thread, so a busy pool never delays
+/// feeding a GPU). Every run on a unit goes through its worker, one work item at a time, which also keeps
+/// the unit's cached session single-threaded as <see cref="Backends.IInferenceSession"/> requires, even when
+/// two pipelines (two PowerShell runspaces) use the same unit at once. Workers are background threads that
+/// live for the process, like the session cache.
+/// </summary>
+internal sealed class UnitWorker
+{
+    private static readonly ConcurrentDictionary<string, UnitWorker> Workers = new(StringComparer.Ordinal);
+
+    private readonly BlockingCollection<Action<UnitWorker>> _queue = new();
+    private float[] _stagingInput = Array.Empty<float>();
+    private float[] _stagingOutput = Array.Empty<float>();
+
+    private UnitWorker(string key)
+    {
+        Key = key;
+        var thread = new Thread(Loop)
+        {
+            IsBackground = true,
+            Name = "HeteroBatch unit " + key,
+        };
+        thread.Start();
+    }
+
+    public string Key { get; }
+
+    /// <summary>The worker of the unit named <paramref name="key"/> (machine/unit id), started on first use.</summary>
+    public static UnitWorker For(string key) => Workers.GetOrAdd(key, k => new UnitWorker(k));
+
+    /// <summary>Queues <paramref name="work"/>; it runs on the worker's thread after the items queued before it.
+    /// The work must catch its own exceptions; any that escape are dropped so the worker lives on.</summary>
+    public void Post(Action<UnitWorker> work) => _queue.Add(work);
+
+    /// <summary>Staging buffer for padded chunks' inputs, reused between runs; only the worker thread touches it.</summary>
+    public Memory<float> StagingInput(int elements)
+    {
+        if (_stagingInput.Length < elements) _stagingInput = GC.AllocateUninitializedArray<float>(elements, pinned: true);
+        return _stagingInput.AsMemory(0, elements);
+    }
+
+    /// <summary>Staging buffer for padded chunks' outputs, reused between runs; only the worker thread touches it.</summary>
+    public Memory<float> StagingOutput(int elements)
+    {
+        if (_stagingOutput.Length < elements) _stagingOutput = GC.AllocateUninitializedArray<float>(elements, pinned: true);
+        return _stagingOutput.AsMemory(0, elements);
+    }
+
+    private void Loop()
+    {
+        foreach (var work in _queue.GetConsumingEnumerable())
+        {
+            try { work(this); }
+            catch { /* work items report their own failures; a stray one must not kill the unit's thread */ }
+        }
+    }
+}

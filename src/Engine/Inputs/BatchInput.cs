@@ -1,0 +1,80 @@
+using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Execution;
+using HeteroBatch.Engine.Models;
+
+namespace HeteroBatch.Engine.Inputs;
+
+/// <summary>
+/// One batch of inputs in a single contiguous float32 buffer, items first (NCHW for images). Units read
+/// their shares as <see cref="Slice"/>s of this buffer, so splitting a batch never copies it.
+/// </summary>
+public sealed class BatchInput
+{
+    private readonly float[] _buffer;
+    private readonly int _start;
+
+    internal BatchInput(float[] buffer, int start, int count, int[] itemShape, IReadOnlyList<string>? sources, string description)
+    {
+        ItemShape = itemShape;
+        ElementsPerItem = itemShape.Aggregate(1, (a, b) => checked(a * b));
+        if (count < 0 || start < 0 || (long)start + (long)count * ElementsPerItem > buffer.Length)
+            throw new ArgumentOutOfRangeException(nameof(count), "The buffer is smaller than count items.");
+        _buffer = buffer;
+        _start = start;
+        Count = count;
+        Sources = sources;
+        Description = description;
+    }
+
+    /// <summary>Number of items (the batch size N).</summary>
+    public int Count { get; }
+    /// <summary>Shape of one item, without the batch dimension.</summary>
+    public int[] ItemShape { get; }
+    public int ElementsPerItem { get; }
+    /// <summary>Shape of the whole batch, N first.</summary>
+    public int[] Shape => new[] { Count }.Concat(ItemShape).ToArray();
+    /// <summary>Where each item came from (file name, or file name and index for multi-item .npy files); null for synthetic and array input.</summary>
+    public IReadOnlyList<string>? Sources { get; }
+    /// <summary>Short human description, e.g. "12 images from C:\photos".</summary>
+    public string Description { get; }
+
+    /// <summary>All items, contiguous.</summary>
+    public ReadOnlyMemory<float> Data => new(_buffer, _start, Count * ElementsPerItem);
+
+    /// <summary>Items [offset, offset+count) as a view of the batch buffer (no copy).</summary>
+    public ReadOnlyMemory<float> Slice(int offset, int count)
+    {
+        if (offset < 0 || count < 0 || offset + count > Count)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Items [{offset}, {offset + count}) are outside the batch of {Count}.");
+        return new ReadOnlyMemory<float>(_buffer, _start + offset * ElementsPerItem, count * ElementsPerItem);
+    }
+
+    /// <summary>
+    /// Checks that the items fit <paramref name="model"/>'s input: same rank and the same size in every
+    /// dimension the model fixes. Throws <c>InvalidInputShape</c>.
+    /// </summary>
+    public void ValidateFor(ModelInfo model)
+    {
+        if (!ShapeFits(ItemShape, model.InputItemShape))
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+                $"The input items have shape [{string.Join(",", ItemShape)}] but model '{model.Name}' expects [{string.Join(",", model.InputItemShape)}] per item " +
+                $"(input '{model.InputName}'). Give tensors of shape [N,{string.Join(",", model.InputItemShape)}].", Description);
+    }
+
+    internal static bool ShapeFits(int[] actual, int[] expected)
+    {
+        if (actual.Length != expected.Length) return false;
+        for (int i = 0; i < actual.Length; i++)
+            if (expected[i] > 0 && actual[i] != expected[i]) return false;
+        return true;
+    }
+
+    /// <summary>Allocates the single pinned buffer a batch lives in (pinned so backends can hand it to native code without copying).</summary>
+    internal static float[] AllocateBuffer(long elements)
+    {
+        if (elements > Array.MaxLength)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
+                $"The batch needs {elements} values, more than one buffer can hold ({Array.MaxLength}). Split it into smaller batches.", elements);
+        return GC.AllocateUninitializedArray<float>((int)elements, pinned: true);
+    }
+}

@@ -1,0 +1,28 @@
+namespace HeteroBatch.Engine.Inputs;
+
+/// <summary>
+/// Where a batch comes from, as the user asked for it; <see cref="BatchInputLoader.Load"/> turns it into a
+/// <see cref="BatchInput"/> shaped for a model.
+/// </summary>
+public abstract record InputSource
+{
+    /// <summary>A seeded random tensor of <paramref name="batchSize"/> items (same seed, same data), for benchmarking.</summary>
+    public static InputSource Synthetic(int batchSize, int seed = 0) => new SyntheticInput(batchSize, seed);
+
+    /// <summary>Files and folders: images (jpg, jpeg, png, bmp, gif, webp, tga, tif, tiff) or <c>.npy</c> tensors; a folder
+    /// contributes its files of those kinds, sorted by name. Images and .npy files cannot be mixed in one batch.</summary>
+    public static InputSource Files(params string[] paths) => new FileInput(paths);
+
+    /// <summary>A tensor from the caller: float[] (item shape from the model, or <paramref name="shape"/> [N, ...]),
+    /// or a multi-dimensional float array whose first dimension is N.</summary>
+    public static InputSource FromArray(Array data, int[]? shape = null) => new ArrayInput(data, shape);
+}
+
+/// <summary>A seeded synthetic batch; see <see cref="InputSource.Synthetic"/>.</summary>
+public sealed record SyntheticInput(int BatchSize, int Seed) : InputSource;
+
+/// <summary>Image or .npy files and folders; see <see cref="InputSource.Files"/>.</summary>
+public sealed record FileInput(IReadOnlyList<string> Paths) : InputSource;
+
+/// <summary>A caller's array; see <see cref="InputSource.FromArray"/>.</summary>
+public sealed record ArrayInput(Array Data, int[]? Shape) : InputSource;

@@ -1,0 +1,91 @@
+using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Units.Cuda;
+using HeteroBatch.Engine.Units.OpenVino;
+
+namespace HeteroBatch.Engine.Units;
+
+/// <summary>
+/// The compute units of a machine, found by a set of <see cref="IComputeUnitProvider"/>s. The list is
+/// computed once and cached (probing drivers costs tens of milliseconds); <see cref="Discover(bool)"/>
+/// with refresh re-probes.
+/// </summary>
+public sealed class ComputeUnitCatalog
+{
+    private readonly IReadOnlyList<IComputeUnitProvider> _providers;
+    private readonly object _gate = new();
+    private IReadOnlyList<ComputeUnit>? _cached;
+
+    public ComputeUnitCatalog(IEnumerable<IComputeUnitProvider> providers)
+    {
+        _providers = providers.ToArray();
+    }
+
+    /// <summary>The providers of a real machine: CPU, NVIDIA GPUs (CUDA driver), OpenVINO.</summary>
+    public static ComputeUnitCatalog CreateDefault() => new(new IComputeUnitProvider[]
+    {
+        new CpuUnitProvider(),
+        new CudaUnitProvider(),
+        new OpenVinoUnitProvider(),
+    });
+
+    public IReadOnlyList<ComputeUnit> Discover(bool refresh = false)
+    {
+        lock (_gate)
+        {
+            if (_cached is null || refresh) _cached = Probe();
+            return _cached;
+        }
+    }
+
+    public IReadOnlyList<ComputeUnit> Discover(ComputeUnitKind kind, bool refresh = false) =>
+        Discover(refresh).Where(u => u.Kind == kind).ToArray();
+
+    /// <summary>The unit with this id (case-insensitive). Throws UnitNotFound naming the ids present.</summary>
+    public ComputeUnit Find(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var units = Discover();
+        var unit = units.FirstOrDefault(u => string.Equals(u.Id, id.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (unit is not null) return unit;
+        var present = units.Count == 0 ? "(none)" : string.Join(", ", units.Select(u => u.Id));
+        throw new HeteroBatchException("UnitNotFound", ErrorKind.ObjectNotFound,
+            $"No compute unit '{id}' on {Environment.MachineName}. Units present: {present}. Run Get-ComputeUnit to list them.",
+            id);
+    }
+
+    private IReadOnlyList<ComputeUnit> Probe()
+    {
+        var units = new List<ComputeUnit>();
+        foreach (var provider in _providers)
+        {
+            // A provider that breaks must not hide the others (the CPU always works).
+            try { units.AddRange(provider.Discover()); }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                System.Diagnostics.Trace.TraceWarning($"HeteroBatch: {provider.Family} discovery failed: {ex.Message}");
+            }
+        }
+        return units.AsReadOnly();
+    }
+}
+
+/// <summary>Process-wide entry point to the compute units of this machine (cached).</summary>
+public static class ComputeUnitDiscovery
+{
+    private static ComputeUnitCatalog _catalog = ComputeUnitCatalog.CreateDefault();
+
+    /// <summary>The catalog behind the static methods; replaceable for hosts that add providers.</summary>
+    public static ComputeUnitCatalog Catalog
+    {
+        get => Volatile.Read(ref _catalog);
+        set => Volatile.Write(ref _catalog, value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    /// <summary>All units (available or not), CPU first. Cached; pass refresh to re-probe.</summary>
+    public static IReadOnlyList<ComputeUnit> Discover(bool refresh = false) => Catalog.Discover(refresh);
+
+    public static IReadOnlyList<ComputeUnit> Discover(ComputeUnitKind kind, bool refresh = false) => Catalog.Discover(kind, refresh);
+
+    /// <summary>The unit with this id; throws HeteroBatchException "UnitNotFound" listing the ids present.</summary>
+    public static ComputeUnit Find(string id) => Catalog.Find(id);
+}

@@ -34,6 +34,9 @@ public sealed record BatchPlan
     public required string Model { get; init; }
     public string ModelHash { get; init; } = "";
     public required int BatchSize { get; init; }
+    /// <summary>Index of the first item this plan covers in the whole batch: 0, or the start of a re-planned
+    /// range (see <c>BatchPlanner.Replan</c>). Share offsets are always positions in the whole batch.</summary>
+    public int FirstItem { get; init; }
     public required PlanAlgorithm Algorithm { get; init; }
     /// <summary>Predicted makespan: the slowest unit's predicted time.</summary>
     public required double PredictedMs { get; init; }

@@ -1,0 +1,172 @@
+using System.Collections;
+using System.Management.Automation;
+using HeteroBatch.Engine.Execution;
+using HeteroBatch.Engine.Inputs;
+using HeteroBatch.Engine.Planning;
+using HeteroBatch.Engine.Profiling;
+using HeteroBatch.PS.Completion;
+using HeteroBatch.PS.Infrastructure;
+
+namespace HeteroBatch.PS.Cmdlets;
+
+/// <summary>
+/// Runs one batch across compute units in parallel: profiles what the table lacks, plans (or takes
+/// -Plan), runs every unit's share at once on its own worker, gathers outputs in order, and reports
+/// predicted against actual time.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "HeteroInference", DefaultParameterSetName = SyntheticSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(InferenceResult))]
+public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
+{
+    private const string SyntheticSet = "Synthetic";
+    private const string FilesSet = "Files";
+    private const string TensorSet = "Tensor";
+
+    /// <summary>Zoo name (mobilenet, resnet-50, ...) or path of an ONNX file.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ModelCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string Model { get; set; } = "";
+
+    /// <summary>Units to run on (cpu, gpu0, CPU slices cpu:0 and cpu:1); default: every available unit, or the plan's units.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Id")]
+    [ArgumentCompleter(typeof(UnitCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Unit { get; set; }
+
+    /// <summary>A plan from Split-Batch (also as deserialised from JSON or a remote session) to run as given.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    [RecordTransformation(typeof(BatchPlan))]
+    public BatchPlan? Plan { get; set; }
+
+    /// <summary>Run a seeded synthetic batch of this many items (for benchmarking); default 32, or the plan's batch size.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = SyntheticSet)]
+    public int BatchSize { get; set; }
+
+    /// <summary>Seed of the synthetic batch; same seed, same input.</summary>
+    [Parameter(ParameterSetName = SyntheticSet)]
+    public int Seed { get; set; }
+
+    /// <summary>Images (jpg, png; resized and normalised as ImageNet models expect) or .npy tensors: files or folders.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = FilesSet)]
+    [Alias("FullName")]
+    [ValidateNotNullOrEmpty]
+    public string[] InputPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>The batch as a float array: [N, ...item shape] multi-dimensional, or flat with -InputShape.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = TensorSet)]
+    public Array? InputObject { get; set; }
+
+    /// <summary>Shape of a flat -InputObject, batch first (e.g. 8,3,224,224).</summary>
+    [Parameter(ParameterSetName = TensorSet)]
+    public int[]? InputShape { get; set; }
+
+    /// <summary>Planning algorithm when no -Plan is given: Optimal (default), Greedy, Proportional or Even.</summary>
+    [Parameter]
+    public PlanAlgorithm Algorithm { get; set; } = PlanAlgorithm.Optimal;
+
+    /// <summary>Split the CPU into this many units (cpu:0, cpu:1, ...) with their own thread budgets; 1 keeps it whole.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int CpuSlices { get; set; } = 1;
+
+    /// <summary>Fail with MissingProfile instead of profiling the units the table lacks.</summary>
+    [Parameter]
+    public SwitchParameter NoAutoProfile { get; set; }
+
+    /// <summary>Write the outputs, shape [N, ...], to this .npy file (atomically; nothing is left on failure).</summary>
+    [Parameter]
+    public string? OutputPath { get; set; }
+
+    /// <summary>Add the output tensor to the result as its Output property (a BatchOutput: ToArray(), Item(i), TopK(k)).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>Add each item's k best classes (index and softmax score) to the result as its TopK property.</summary>
+    [Parameter]
+    [ValidateRange(1, 100000)]
+    public int Top { get; set; }
+
+    /// <summary>Fold the measured per-unit times back into the performance table (a moving average), so plans improve with use.</summary>
+    [Parameter]
+    public SwitchParameter UpdatePerfTable { get; set; }
+
+    /// <summary>Intra-op threads of CPU sessions; 0 (default) gives the CPU all cores but one per GPU used.</summary>
+    [Parameter]
+    [ValidateRange(0, 4096)]
+    public int ThreadCount { get; set; }
+
+    /// <summary>Backend settings that affect speed, e.g. @{ use_tf32 = 1 }; part of the table key.</summary>
+    [Parameter]
+    public Hashtable? BackendOption { get; set; }
+
+    /// <summary>The performance table; default: $env:HETEROBATCH_PERFTABLE, else the user's data folder.</summary>
+    [Parameter]
+    [Alias("TablePath")]
+    public string? Path { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var bound = MyInvocation.BoundParameters;
+        InputSource input = ParameterSetName switch
+        {
+            FilesSet => InputSource.Files(InputPath.Select(p => PerfTableCmdletSupport.ResolvePath(this, p)).ToArray()),
+            TensorSet => InputSource.FromArray(InputObject!, InputShape),
+            _ => InputSource.Synthetic(bound.ContainsKey(nameof(BatchSize)) ? BatchSize : Plan?.BatchSize ?? 32, Seed),
+        };
+        var outputPath = string.IsNullOrEmpty(OutputPath) ? null : PerfTableCmdletSupport.ResolvePath(this, OutputPath);
+        if (outputPath is not null && !ShouldProcess(outputPath, "Write the outputs")) return;
+        if (UpdatePerfTable && !ShouldProcess(Path ?? "the performance table", "Fold the measured times")) return;
+
+        var request = new InferenceRequest
+        {
+            Model = ModelArgument.Resolve(this, Model),
+            Units = Unit ?? Plan?.Shares.Select(s => s.Unit).ToArray(),
+            CpuSlices = CpuSlices,
+            Input = input,
+            Plan = Plan,
+            Algorithm = Algorithm,
+            PerfTablePath = string.IsNullOrEmpty(Path) ? null : PerfTableCmdletSupport.ResolvePath(this, Path),
+            NoAutoProfile = NoAutoProfile,
+            UpdatePerfTable = UpdatePerfTable,
+            OutputPath = outputPath,
+            BackendOptions = BackendOptionArguments.Build(ThreadCount, BackendOption),
+        };
+        var activityId = NewActivityId();
+        var activity = $"Invoke-HeteroInference {Model}";
+        var result = RunEngine((sink, ct) =>
+        {
+            var progress = new Progress(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
+                p.Stage == ExecutionStage.Executing && p.TotalItems > 0 ? $"{p.ItemsDone}/{p.TotalItems} items: " +
+                    string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " failed" : "")}"))
+                : string.IsNullOrEmpty(p.Activity) ? p.Stage.ToString() : p.Activity)
+            {
+                PercentComplete = p.PercentComplete,
+                CurrentOperation = p.Stage.ToString(),
+            })));
+            try
+            {
+                return InferencePipeline.Run(request, progress, ct);
+            }
+            finally
+            {
+                sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity, "done") { RecordType = ProgressRecordType.Completed }));
+            }
+        }, Model);
+
+        foreach (var failed in result.Units.Where(u => u.Failed))
+        {
+            WriteWarning($"Unit {failed.Unit} failed: {failed.Error}. Its items were re-planned onto the other units and completed.");
+        }
+        var output = PSObject.AsPSObject(result);
+        if (PassThru) output.Properties.Add(new PSNoteProperty("Output", result.GetOutput()));
+        if (Top > 0) output.Properties.Add(new PSNoteProperty("TopK", result.GetOutput()?.TopK(Top).ToArray()));
+        WriteObject(output);
+    }
+
+    private sealed class Progress(Action<ExecutionProgress> report) : IProgress<ExecutionProgress>
+    {
+        public void Report(ExecutionProgress value) => report(value);
+    }
+}

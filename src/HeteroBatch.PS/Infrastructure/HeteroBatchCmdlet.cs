@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using HeteroBatch.Engine.Errors;
+
+namespace HeteroBatch.PS.Infrastructure;
+
+/// <summary>
+/// Base of the module's cmdlets. Engine work runs on a worker task; everything it reports (objects,
+/// progress, verbose text) is queued and written from the pipeline thread, the only thread PowerShell
+/// lets write. Ctrl+C (StopProcessing) cancels the engine through one CancellationTokenSource.
+/// </summary>
+public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private int _nextActivityId = 1;
+
+    protected CancellationToken StopToken => _stop.Token;
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    public void Dispose()
+    {
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A progress activity id unique within this cmdlet invocation.</summary>
+    protected int NewActivityId() => _nextActivityId++;
+
+    /// <summary>Writes the error for <paramref name="exception"/> and stops the pipeline (terminating).</summary>
+    protected void ThrowEngineError(Exception exception, object? target = null)
+    {
+        if (exception is OperationCanceledException) throw new PipelineStoppedException();
+        ThrowTerminatingError(ErrorMapping.ToErrorRecord(exception, target));
+    }
+
+    /// <summary>Writes the error for <paramref name="exception"/> and carries on with the next input.</summary>
+    protected void WriteEngineError(Exception exception, object? target = null)
+    {
+        if (exception is OperationCanceledException) throw new PipelineStoppedException();
+        WriteError(ErrorMapping.ToErrorRecord(exception, target));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a worker thread and pumps what it posts to <see cref="PipelineSink"/>
+    /// onto the pipeline until it ends. Engine exceptions become terminating ErrorRecords.
+    /// </summary>
+    protected T RunEngine<T>(Func<PipelineSink, CancellationToken, T> work, object? errorTarget = null)
+    {
+        using var queue = new BlockingCollection<Action>();
+        var sink = new PipelineSink(queue);
+        var task = Task.Factory.StartNew(() =>
+        {
+            try { return work(sink, _stop.Token); }
+            finally { queue.CompleteAdding(); }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        try
+        {
+            foreach (var action in queue.GetConsumingEnumerable(_stop.Token)) action();
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: the engine sees the same token; wait briefly so sessions end their runs cleanly.
+            try { task.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+            throw new PipelineStoppedException();
+        }
+
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (HeteroBatchException ex)
+        {
+            ThrowEngineError(ex, errorTarget);
+            throw; // unreachable: ThrowTerminatingError throws
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException and not PipelineClosedException)
+        {
+            ThrowEngineError(ex, errorTarget);
+            throw;
+        }
+    }
+
+    /// <summary>Runs engine work that posts nothing and returns a value.</summary>
+    protected void RunEngine(Action<PipelineSink, CancellationToken> work, object? errorTarget = null)
+        => RunEngine<object?>((sink, ct) => { work(sink, ct); return null; }, errorTarget);
+
+    /// <summary>Queue through which engine threads hand output and progress to the pipeline thread.</summary>
+    protected sealed class PipelineSink
+    {
+        private readonly BlockingCollection<Action> _queue;
+        internal PipelineSink(BlockingCollection<Action> queue) => _queue = queue;
+        public void Post(Action action)
+        {
+            if (!_queue.IsAddingCompleted) _queue.Add(action);
+        }
+    }
+}

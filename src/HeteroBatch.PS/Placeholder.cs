@@ -1,1 +1,0 @@
-namespace HeteroBatch.PS; internal static class Placeholder {}

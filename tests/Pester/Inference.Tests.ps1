@@ -1,0 +1,115 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-TestModulePath) 'HeteroBatch.psd1') -Force
+    $table = New-TestTablePath
+    $scratch = Split-Path $table
+    function Read-NpyFloats([string] $path) {
+        # Header: magic(6) version(2) header-length(2, v1) header; then little-endian float32 data.
+        $bytes = [IO.File]::ReadAllBytes($path)
+        $headerLength = [BitConverter]::ToUInt16($bytes, 8)
+        $start = 10 + $headerLength
+        $count = ($bytes.Length - $start) / 4
+        $values = [float[]]::new($count)
+        [Buffer]::BlockCopy($bytes, $start, $values, 0, $bytes.Length - $start)
+        , $values
+    }
+}
+
+Describe 'Invoke-HeteroInference' {
+    It 'profiles what the table lacks, plans and runs a synthetic batch on the CPU' {
+        $r = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 20 -Path $table
+        $r.BatchSize | Should -Be 20
+        $r.WallMs | Should -BeGreaterThan 0
+        $r.Units.Count | Should -Be 1
+        $r.Units[0].Items | Should -Be 20
+        $r.Units[0].ItemsCompleted | Should -Be 20
+        $r.OutputShape | Should -Be @(20, 10)
+        @(Get-PerfTable -Path $table -Model tinynet -Unit cpu).Count | Should -BeGreaterThan 0
+    }
+
+    It 'gives the same outputs split over two CPU slices as whole on one unit, in order' {
+        $whole = Join-Path $scratch 'whole.npy'
+        $split = Join-Path $scratch 'split.npy'
+        $null = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 37 -Seed 7 -Path $table -OutputPath $whole
+        $r = Invoke-HeteroInference -Model tinynet -CpuSlices 2 -BatchSize 37 -Seed 7 -Path $table -OutputPath $split -Algorithm Even
+        @($r.Units | Where-Object Items -gt 0).Count | Should -Be 2
+        $a = Read-NpyFloats $whole
+        $b = Read-NpyFloats $split
+        $a.Length | Should -Be (37 * 10)
+        for ($i = 0; $i -lt $a.Length; $i++) {
+            [math]::Abs($a[$i] - $b[$i]) | Should -BeLessOrEqual (1e-5 * [math]::Max(1, [math]::Abs($a[$i])))
+        }
+    }
+
+    It 'runs a plan piped from Split-Batch, also after a JSON round trip' {
+        $plan = Split-Batch -Model tinynet -BatchSize 12 -Unit cpu -Path $table
+        $r = $plan | Invoke-HeteroInference -Model tinynet -Path $table
+        $r.BatchSize | Should -Be 12
+        $json = $plan | ConvertTo-Json -Depth 6
+        $r2 = Invoke-HeteroInference -Model tinynet -Plan ($json | ConvertFrom-Json) -Path $table
+        $r2.BatchSize | Should -Be 12
+        $r3 = Invoke-HeteroInference -Model tinynet -Plan $json -Path $table
+        $r3.Units[0].Items | Should -Be 12
+    }
+
+    It 'returns the outputs with -PassThru and the best classes with -Top' {
+        $r = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Path $table -PassThru -Top 3
+        $r.Output.Shape | Should -Be @(4, 10)
+        @($r.TopK).Count | Should -Be 12
+        ($r.TopK | Where-Object Item -eq 0).Rank | Should -Be @(1, 2, 3)
+    }
+
+    It 'accepts a float array from the pipeline' {
+        $data = [float[]]::new(2 * 3 * 32 * 32)
+        for ($i = 0; $i -lt $data.Length; $i++) { $data[$i] = ($i % 17) / 17.0 }
+        $r = , $data | Invoke-HeteroInference -Model tinynet -Unit cpu -InputShape 2, 3, 32, 32 -Path $table
+        $r.BatchSize | Should -Be 2
+    }
+
+    It 'reads a folder of images' {
+        Add-Type -Path (Join-Path (Get-TestModulePath) 'SixLabors.ImageSharp.dll')
+        $dir = Join-Path $scratch 'images'
+        $null = New-Item -ItemType Directory -Path $dir
+        foreach ($n in 1..3) {
+            $img = [SixLabors.ImageSharp.Image[SixLabors.ImageSharp.PixelFormats.Rgb24]]::new(40 + $n, 36)
+            [SixLabors.ImageSharp.ImageExtensions]::SaveAsPng($img, (Join-Path $dir "img$n.png"))
+            $img.Dispose()
+        }
+        $r = Invoke-HeteroInference -Model tinynet -Unit cpu -InputPath $dir -Path $table
+        $r.BatchSize | Should -Be 3
+    }
+
+    It 'folds measured times into the table with -UpdatePerfTable' {
+        $t = New-TestTablePath
+        $null = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 8 -Path $t
+        $before = @(Get-PerfTable -Path $t -Model tinynet | Where-Object { @($_.History).Count -gt 0 }).Count
+        $null = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 8 -Path $t -UpdatePerfTable
+        $after = @(Get-PerfTable -Path $t -Model tinynet | Where-Object { @($_.History).Count -gt 0 }).Count
+        $after | Should -BeGreaterThan $before
+    }
+
+    It 'rejects bad input with stable ErrorIds and leaves no output file' -ForEach @(
+        @{ Case = 'empty folder'; Id = 'EmptyInput'; Make = { $d = Join-Path $scratch ('empty' + [guid]::NewGuid().ToString('N')); $null = New-Item -ItemType Directory $d; @{ InputPath = $d } } }
+        @{ Case = 'unreadable image'; Id = 'ImageDecodeFailed'; Make = { $d = Join-Path $scratch ('bad' + [guid]::NewGuid().ToString('N')); $null = New-Item -ItemType Directory $d; Set-Content (Join-Path $d 'x.png') 'not a png'; @{ InputPath = $d } } }
+        @{ Case = 'wrong input shape'; Id = 'InvalidInputShape'; Make = { @{ InputObject = [float[]]::new(2 * 3 * 8 * 8); InputShape = 2, 3, 8, 8 } } }
+        @{ Case = 'model not found'; Id = 'ModelNotFound'; Make = { @{ Model = 'no-such-model'; BatchSize = 2 } } }
+        @{ Case = 'unit not available'; Id = 'UnitNotFound'; Make = { @{ Unit = 'gpu9'; BatchSize = 2 } } }
+        @{ Case = 'no profile and -NoAutoProfile'; Id = 'MissingProfile'; Make = { @{ BatchSize = 2; NoAutoProfile = $true; Path = (New-TestTablePath) } } }
+    ) {
+        $out = Join-Path $scratch ("out-" + [guid]::NewGuid().ToString('N') + '.npy')
+        $params = @{ Model = 'tinynet'; Unit = 'cpu'; Path = $table; OutputPath = $out; ErrorAction = 'Stop' }
+        $extra = & $Make
+        foreach ($k in $extra.Keys) { $params[$k] = $extra[$k] }
+        $err = { Invoke-HeteroInference @params } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike "$Id*"
+        $err.Exception.Message | Should -Not -Match '   at '
+        Test-Path $out | Should -BeFalse
+        @(Get-ChildItem $scratch -Filter 'out-*').Count | Should -Be 0
+    }
+
+    It 'shows the per-unit rows and the wall time in its default view' {
+        $text = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Path $table | Out-String
+        $text | Should -Match 'wall'
+        $text | Should -Match 'ActualMs'
+    }
+}

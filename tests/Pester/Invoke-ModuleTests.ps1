@@ -1,0 +1,38 @@
+<#
+.SYNOPSIS
+    Runs the Pester tests against the staged module in this (fresh, -NoProfile) process and writes a
+    JSON summary {Passed, Failed, Skipped} for build.ps1.
+#>
+param(
+    [Parameter(Mandatory)] [string] $PesterManifest,
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $SummaryPath,
+    [Parameter(Mandatory)] [string] $ResultsDirectory,
+    # Comma-separated test files or folders.
+    [Parameter(Mandatory)] [string] $TestPath
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterManifest -Force
+
+# Tests find the staged module, the pwsh to start child processes with, and a model cache shared by
+# the whole run (zoo models are generated once) through these variables.
+$env:HETEROBATCH_TEST_MODULE = (Resolve-Path $ModulePath).Path
+$env:HETEROBATCH_CACHE = Join-Path $ResultsDirectory '../test-model-cache'
+$null = New-Item -ItemType Directory -Force -Path $env:HETEROBATCH_CACHE
+# No test may touch the user's real table: each test sets its own -Path, and this catches any that forgets.
+$env:HETEROBATCH_PERFTABLE = Join-Path $ResultsDirectory 'default-perftable.json'
+
+$config = New-PesterConfiguration
+$config.Run.Path = @($TestPath -split ',' | Where-Object { $_ })
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputFormat = 'NUnitXml'
+$config.TestResult.OutputPath = Join-Path $ResultsDirectory 'pester.xml'
+$result = Invoke-Pester -Configuration $config
+
+# Container failures (a test file that does not even load) count as failures.
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+[pscustomobject]@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
+    ConvertTo-Json | Set-Content -LiteralPath $SummaryPath
+exit ([int]($failed -gt 0))

@@ -1,0 +1,85 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-TestModulePath) 'HeteroBatch.psd1') -Force
+    # The paper's machine, as a table exported elsewhere and imported here: units CPU, IGPU, GPU of host
+    # 'paper-i7' (ms for the whole batch; the GPU is not monotone: 17 costs more than 32).
+    $csvPath = Join-Path ([IO.Path]::GetTempPath()) ('hb-split-' + [guid]::NewGuid().ToString('N') + '.csv')
+    $gpu = @{ 1 = 3.1; 2 = 3.3; 4 = 3.8; 8 = 5.0; 16 = 7.5; 17 = 11.9; 32 = 12.0; 33 = 19.5; 64 = 22.8; 65 = 33.0; 128 = 44.0 }
+    $rows = foreach ($b in $gpu.Keys) {
+        [pscustomobject]@{ Model = 'resnet-50'; MachineName = 'paper-i7'; Unit = 'GPU'; BatchSize = $b; ExecMs = $gpu[$b]; IoMs = 0.1 * $b }
+        [pscustomobject]@{ Model = 'resnet-50'; MachineName = 'paper-i7'; Unit = 'CPU'; BatchSize = $b; ExecMs = 9.0 * $b + 2; IoMs = 0 }
+        [pscustomobject]@{ Model = 'resnet-50'; MachineName = 'paper-i7'; Unit = 'IGPU'; BatchSize = $b; ExecMs = 5.0 * $b + 4; IoMs = 0.2 * $b }
+    }
+    $rows | Export-Csv $csvPath
+    $table = New-TestTablePath
+    Import-Csv $csvPath | Set-PerfTable -Path $table
+}
+
+Describe 'Split-Batch' {
+    It 'plans a batch of 100 over another machine''s units from an imported table' {
+        $plan = Split-Batch -Model resnet-50 -BatchSize 100 -Unit CPU, IGPU, GPU -MachineName paper-i7 -Path $table
+        $plan.BatchSize | Should -Be 100
+        $plan.Algorithm | Should -Be 'Optimal'
+        ($plan.Shares | Measure-Object Items -Sum).Sum | Should -Be 100
+        $plan.Shares.Unit | Sort-Object | Should -Be @('CPU', 'GPU', 'IGPU')
+        $offset = 0
+        foreach ($s in $plan.Shares | Where-Object Items -gt 0) { $s.Offset | Should -Be $offset; $offset += $s.Items }
+        $plan.PredictedMs | Should -BeLessOrEqual $plan.BestSingleUnitMs
+        $plan.PredictedSpeedup | Should -BeGreaterOrEqual 1
+        $plan.BestSingleUnit | Should -Be 'GPU'
+    }
+
+    It 'is never predicted slower than Greedy, Proportional or Even' {
+        $opt = Split-Batch -Model resnet-50 -BatchSize 100 -Unit CPU, IGPU, GPU -MachineName paper-i7 -Path $table
+        foreach ($a in 'Greedy', 'Proportional', 'Even') {
+            $other = Split-Batch -Model resnet-50 -BatchSize 100 -Unit CPU, IGPU, GPU -MachineName paper-i7 -Path $table -Algorithm $a
+            $other.Algorithm | Should -Be $a
+            ($other.Shares | Measure-Object Items -Sum).Sum | Should -Be 100
+            $opt.PredictedMs | Should -BeLessOrEqual ($other.PredictedMs + 1e-9)
+        }
+    }
+
+    It 'takes units from the pipeline by property name' {
+        $plan = [pscustomobject]@{ Id = 'GPU' }, [pscustomobject]@{ Id = 'CPU' } |
+            Split-Batch -Model resnet-50 -BatchSize 40 -MachineName paper-i7 -Path $table
+        $plan.Shares.Unit | Sort-Object | Should -Be @('CPU', 'GPU')
+    }
+
+    It 'lists a unit that gets nothing with a reason' {
+        $plan = Split-Batch -Model resnet-50 -BatchSize 2 -Unit CPU, GPU -MachineName paper-i7 -Path $table
+        $idle = $plan.Shares | Where-Object Items -eq 0
+        $idle | Should -Not -BeNullOrEmpty
+        $idle.Reason | Should -Not -BeNullOrEmpty
+    }
+
+    It 'shows the shares and the speedup in its default view' {
+        $text = Split-Batch -Model resnet-50 -BatchSize 100 -Unit CPU, IGPU, GPU -MachineName paper-i7 -Path $table | Out-String
+        $text | Should -Match 'speedup'
+        $text | Should -Match 'IGPU'
+    }
+
+    It 'survives a JSON round trip' {
+        $plan = Split-Batch -Model resnet-50 -BatchSize 100 -Unit CPU, IGPU, GPU -MachineName paper-i7 -Path $table
+        $copy = $plan | ConvertTo-Json -Depth 6 | ConvertFrom-Json
+        $copy.Shares.Count | Should -Be 3
+        ($copy.Shares | Measure-Object Items -Sum).Sum | Should -Be 100
+    }
+
+    It 'rejects bad input with stable ErrorIds' -ForEach @(
+        @{ Case = 'N = 0'; Script = { Split-Batch -Model resnet-50 -BatchSize 0 -Unit GPU -MachineName paper-i7 -Path $table -ErrorAction Stop }; Id = 'InvalidBatchSize' }
+        @{ Case = 'negative N'; Script = { Split-Batch -Model resnet-50 -BatchSize -3 -Unit GPU -MachineName paper-i7 -Path $table -ErrorAction Stop }; Id = 'InvalidBatchSize' }
+        @{ Case = 'unit not in the table'; Script = { Split-Batch -Model resnet-50 -BatchSize 10 -Unit GPU, TPU -MachineName paper-i7 -Path $table -ErrorAction Stop }; Id = 'MissingProfile' }
+        @{ Case = 'model not in the table'; Script = { Split-Batch -Model vgg-16 -BatchSize 10 -Unit GPU -MachineName paper-i7 -Path $table -ErrorAction Stop }; Id = 'MissingProfile' }
+        @{ Case = 'no units'; Script = { Split-Batch -Model resnet-50 -BatchSize 10 -MachineName nowhere -Path $table -ErrorAction Stop }; Id = 'NoUnits' }
+    ) {
+        $err = { & $Script } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike "$Id*"
+        $err.Exception.Message | Should -Not -Match '   at '
+    }
+
+    It 'names Measure-BatchProfile in the missing-profile hint' {
+        $err = { Split-Batch -Model resnet-50 -BatchSize 10 -Unit TPU -MachineName paper-i7 -Path $table -ErrorAction Stop } | Should -Throw -PassThru
+        $err.Exception.Message | Should -Match 'Measure-BatchProfile'
+        $err.Exception.Message | Should -Match 'TPU'
+    }
+}

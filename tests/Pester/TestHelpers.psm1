@@ -1,0 +1,48 @@
+# Shared by the Pester tests: where the staged module is, and how to start a fresh pwsh.
+Set-StrictMode -Version Latest
+
+function Get-TestModulePath {
+    if (-not $env:HETEROBATCH_TEST_MODULE) { throw 'HETEROBATCH_TEST_MODULE is not set; run the tests through build.ps1 Test.' }
+    $env:HETEROBATCH_TEST_MODULE
+}
+
+function Get-PwshInvocation {
+    # Returns the executable and leading arguments that start the same pwsh that runs the tests.
+    $hostPath = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { return , @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) }
+    return , @($hostPath)
+}
+
+function Start-TestPwsh {
+    # Starts a child pwsh (-NoProfile) running a script block's text; returns the Process.
+    param([Parameter(Mandatory)] [string] $Command, [string] $WorkingDirectory = [IO.Path]::GetTempPath(),
+          [switch] $RedirectOutput)
+    $inv = Get-PwshInvocation
+    $psi = [Diagnostics.ProcessStartInfo]::new($inv[0])
+    foreach ($a in ($inv | Select-Object -Skip 1)) { $psi.ArgumentList.Add($a) }
+    foreach ($a in @('-NoProfile', '-NonInteractive', '-Command', $Command)) { $psi.ArgumentList.Add($a) }
+    $psi.WorkingDirectory = $WorkingDirectory
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = [bool]$RedirectOutput
+    $psi.RedirectStandardError = [bool]$RedirectOutput
+    [Diagnostics.Process]::Start($psi)
+}
+
+function Invoke-TestPwsh {
+    # Runs a command in a fresh pwsh and returns {ExitCode, Output, Error}.
+    param([Parameter(Mandatory)] [string] $Command, [string] $WorkingDirectory = [IO.Path]::GetTempPath(), [int] $TimeoutSeconds = 300)
+    $p = Start-TestPwsh -Command $Command -WorkingDirectory $WorkingDirectory -RedirectOutput
+    $out = $p.StandardOutput.ReadToEndAsync(); $err = $p.StandardError.ReadToEndAsync()
+    if (-not $p.WaitForExit($TimeoutSeconds * 1000)) { $p.Kill($true); throw "pwsh timed out after $TimeoutSeconds s: $Command" }
+    [pscustomobject]@{ ExitCode = $p.ExitCode; Output = $out.Result; Error = $err.Result }
+}
+
+function New-TestTablePath {
+    # A fresh perf-table path inside the test drive.
+    param([string] $Name = 'perftable.json')
+    $dir = Join-Path ([IO.Path]::GetTempPath()) ("hb-" + [Guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $dir
+    Join-Path $dir $Name
+}
+
+Export-ModuleMember -Function Get-TestModulePath, Get-PwshInvocation, Start-TestPwsh, Invoke-TestPwsh, New-TestTablePath

@@ -68,11 +68,14 @@ var request = new ExecutionRequest
 };
 InferenceResult? executorResult = null;
 
+// The executor around a session that does nothing: its own cost alone, with no ONNX Runtime noise.
+var noopExecutor = new HeteroExecutor(new NoopSessions());
 var ways = new (string Name, Action Run)[]
 {
     ("bare", () => bare.Run(runOptions, inNames, inValues, outNames, outValues)),
     ("session", () => session.Run(input.Data, sessionOutput, opts.Batch)),
     ("executor", () => executorResult = HeteroExecutor.Default.Execute(request)),
+    ("executor-noop", () => noopExecutor.Execute(request)),
 };
 var times = ways.ToDictionary(w => w.Name, _ => new List<double>());
 
@@ -97,10 +100,13 @@ bool sameOutputs = bareOutput.AsSpan().SequenceEqual(sessionOutput) && bareOutpu
 double Median(List<double> v) { var s = v.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
 double Quartile(List<double> v, double q) { var s = v.Order().ToArray(); return s[(int)Math.Round(q * (s.Length - 1))]; }
 double bareMs = Median(times["bare"]);
+// Paired: the difference to the bare run of the same repeat (they ran back to back), so slow drift cancels.
+double PairedMs(string name) => Median(times[name].Zip(times["bare"], (a, b) => a - b).ToList());
 string Row(string name)
 {
     var m = Median(times[name]);
-    return $"| {name} | {m:F3} | {Quartile(times[name], 0.25):F3} | {Quartile(times[name], 0.75):F3} | {times[name].Min():F3} | {(m / bareMs - 1) * 100:+0.00;-0.00}% | {(m - bareMs) * 1000:F0} |";
+    var paired = PairedMs(name);
+    return $"| {name} | {m:F3} | {Quartile(times[name], 0.25):F3} | {Quartile(times[name], 0.75):F3} | {times[name].Min():F3} | {(m / bareMs - 1) * 100:+0.00;-0.00}% | {paired * 1000:F0} | {paired / bareMs * 100:+0.00;-0.00}% |";
 }
 
 var inv = CultureInfo.InvariantCulture;
@@ -110,11 +116,13 @@ var report = string.Join("\n", new[]
     "",
     $"{opts.Warmup} warm-up runs and {opts.Repeats} timed runs of each way, interleaved in rotating order; times in ms.",
     "",
-    "| way | median | q1 | q3 | min | overhead vs bare (median) | extra µs |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| way | median | q1 | q3 | min | median vs bare median | paired extra µs (median of per-repeat differences) | paired overhead |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
     Row("bare"),
     Row("session"),
     Row("executor"),
+    "",
+    $"executor-noop (the executor around a session that returns at once; its own cost per batch): median {Median(times["executor-noop"]) * 1000:F0} µs, q1 {Quartile(times["executor-noop"], 0.25) * 1000:F0} µs, q3 {Quartile(times["executor-noop"], 0.75) * 1000:F0} µs, min {times["executor-noop"].Min() * 1000:F0} µs.",
     "",
     $"Outputs of the three ways identical: {sameOutputs}. Model hash {model.ShortHash}, options '{options.Key}'.",
     "",
@@ -126,6 +134,20 @@ if (opts.Out is not null)
     File.AppendAllText(opts.Out, report + "\n");
 }
 return sameOutputs ? 0 : 1;
+
+internal sealed class NoopSessions : ISessionProvider
+{
+    public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => new Noop(model, unit, options);
+
+    private sealed class Noop(ModelInfo model, ComputeUnit unit, BackendOptions options) : IInferenceSession
+    {
+        public ModelInfo Model => model;
+        public ComputeUnit Unit => unit;
+        public BackendOptions Options => options;
+        public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default) => default;
+        public void Dispose() { }
+    }
+}
 
 internal sealed record Args(string Model, int Batch, int Repeats, int Warmup, int Threads, string? Cache, string? Out)
 {

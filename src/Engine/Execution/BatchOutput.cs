@@ -52,6 +52,9 @@ public sealed class BatchOutput
         return new ReadOnlySpan<float>(_data, index * ElementsPerItem, ElementsPerItem);
     }
 
+    /// <summary>The tensor as an ONNX Runtime <see cref="Microsoft.ML.OnnxRuntime.Tensors.DenseTensor{T}"/> of shape [N, ...], over the same memory (no copy).</summary>
+    public Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float> ToTensor() => new(new Memory<float>(_data, 0, Count * ElementsPerItem), Shape);
+
     /// <summary>A copy of the whole tensor as a flat float[] (item-major).</summary>
     public float[] ToArray() => Data.ToArray();
 

@@ -91,6 +91,37 @@ public sealed class InferencePipelineTests : IDisposable
     }
 
     [Fact]
+    public void A_unit_failing_in_a_planned_run_is_replanned_by_the_planner()
+    {
+        var request = Request(InputSource.Synthetic(16, seed: 6));
+        InferencePipeline.Run(request); // profiles both slices into the table
+        var services = PipelineServices.Default with
+        {
+            Sessions = new FailingSessions(CachedSessionProvider.Default, new[] { "cpu:1" }, afterRuns: 0),
+        };
+        var result = InferencePipeline.RunWith(request, services, null, default);
+        Assert.Equal(new[] { "cpu:1" }, result.FailedUnits);
+
+        // The planner's re-plan itself (not the executor's fallback) gives shares that tile the range.
+        var units = InferencePipeline.ResolveUnits(request);
+        var options = ThreadBudget.OptionsFor(units);
+        var rows = InferencePipeline.RowsFor(new PerfTableStore(TablePath).Read(), ExecutionTestModels.Small, units, options);
+        var replanner = PlannerBridge.ReplannerFor(new PlanInputs(ExecutionTestModels.Small, 16, units, rows, PlanAlgorithm.Optimal));
+        Assert.NotNull(replanner);
+        var shares = replanner!(new ReplanRequest
+        {
+            Offset = 5, Items = 7, FailedUnit = "cpu:1", Plan = result.Plan!, Model = ExecutionTestModels.Small,
+            Units = new[] { new ReplanUnit { Unit = "cpu:0", BusyMs = 1 } },
+        });
+        Assert.Equal((5, 7), (shares.Where(s => s.Items > 0).Single().Offset, shares.Sum(s => s.Items)));
+        var survivor = result.Units.Single(u => u.Unit == "cpu:0");
+        Assert.Equal(16, survivor.ItemsCompleted);
+        Assert.Equal(result.Units.Single(u => u.Unit == "cpu:1").Items, survivor.ItemsReplanned);
+        var input = BatchInputLoader.Synthetic(new[] { 3, 32, 32 }, 16, seed: 6);
+        HeteroExecutorTests.AssertSameOutputs(Reference(input, ExecutionTestModels.Small), result.GetOutput()!.Data.Span, _log, "replanned");
+    }
+
+    [Fact]
     public void NoAutoProfile_with_an_empty_table_is_MissingProfile()
     {
         var e = Assert.Throws<HeteroBatchException>(() => InferencePipeline.Run(Request(InputSource.Synthetic(4)) with { NoAutoProfile = true }));

@@ -120,6 +120,11 @@ public sealed class PlanAndOutputTests
         Assert.Equal(2, top[2].ClassIndex);
         Assert.Equal(0.7f, top[2].Score, 6);
 
+        var tensor = output.ToTensor();
+        Assert.Equal(new[] { 2, 3 }, tensor.Dimensions.ToArray());
+        Assert.Equal(0.7f, tensor[1, 2]);
+        Assert.Equal(logits, output.ToArray());
+
         var features = new BatchOutput(new float[8], 2, new[] { 2, 2 }, null);
         Assert.Equal(ExecutionErrorIds.NotAClassifier, Assert.Throws<HeteroBatchException>(() => features.TopK()).ErrorId);
     }

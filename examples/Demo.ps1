@@ -15,7 +15,7 @@ Import-Module (Join-Path $ModulePath 'HeteroBatch.psd1') -Force
 
 Write-Host "`n# Compute units of $([Environment]::MachineName)" -ForegroundColor Cyan
 $units = Get-ComputeUnit
-$units | Format-Table | Out-Host
+$units | Format-Table | Out-String -Width 200 | Write-Host
 $available = $units | Where-Object Available
 
 Write-Host "# Profile $Model where the table ($TablePath) has no numbers yet" -ForegroundColor Cyan
@@ -24,16 +24,16 @@ $missing = @($available | Where-Object Id -notin $known)
 if ($missing) {
     # A short grid keeps the demo quick on a 2-core machine; scheduled jobs profile the full grid.
     $missing | Measure-BatchProfile -Model $Model -BatchSize 1, 2, 4, 8, 16, 32, 33 -Repeat 3 -NoRefine -Save -Path $TablePath |
-        Format-Table | Out-Host
+        Format-Table | Out-String -Width 200 | Write-Host
 } else {
     Write-Host "(already profiled: $($known -join ', '))"
 }
 
 Write-Host "# Plan batch $BatchSize over $(($available.Id) -join ', ')" -ForegroundColor Cyan
 $plan = $available | Split-Batch -Model $Model -BatchSize $BatchSize -Path $TablePath
-$plan | Out-Host
+$plan | Out-String -Width 200 | Write-Host
 
 Write-Host "# Run it" -ForegroundColor Cyan
 $result = Invoke-HeteroInference -Model $Model -Plan $plan -BatchSize $BatchSize -Path $TablePath -Top 3
-$result | Out-Host
+$result | Out-String -Width 200 | Write-Host
 Write-Host ("Top-3 classes of item 0 (random weights, so any class): {0}" -f (($result.TopK | Where-Object Item -eq 0 | ForEach-Object { '{0} ({1:P1})' -f $_.ClassIndex, $_.Score }) -join ', '))

@@ -60,7 +60,7 @@ public sealed class GetComputeUnitCommand : HeteroBatchCmdlet
                 if (hits.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(id))
                 {
                     var known = string.Join(", ", units.Select(u => u.Id));
-                    WriteError(ErrorMapping.Create("UnitNotFound", ErrorCategory.ObjectNotFound,
+                    WriteError(ErrorMapping.Create("UnitNotFound", HeteroBatch.Engine.Errors.ErrorKind.ObjectNotFound,
                         $"No compute unit '{id}' on {Environment.MachineName}. Units here: {known}.", id));
                 }
                 matched.AddRange(hits.Where(h => !matched.Contains(h)));

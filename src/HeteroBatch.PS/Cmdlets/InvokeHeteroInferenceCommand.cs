@@ -137,7 +137,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         var activity = $"Invoke-HeteroInference {Model}";
         var result = RunEngine((sink, ct) =>
         {
-            var progress = new Progress(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
+            var progress = ProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
                 p.Stage == ExecutionStage.Executing && p.TotalItems > 0 ? $"{p.ItemsDone}/{p.TotalItems} items: " +
                     string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " failed" : "")}"))
                 : string.IsNullOrEmpty(p.Activity) ? p.Stage.ToString() : p.Activity)
@@ -151,7 +151,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             }
             finally
             {
-                sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity, "done") { RecordType = ProgressRecordType.Completed }));
+                PostProgressCompleted(sink, activityId, activity);
             }
         }, Model);
 
@@ -165,8 +165,4 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         WriteObject(output);
     }
 
-    private sealed class Progress(Action<ExecutionProgress> report) : IProgress<ExecutionProgress>
-    {
-        public void Report(ExecutionProgress value) => report(value);
-    }
 }

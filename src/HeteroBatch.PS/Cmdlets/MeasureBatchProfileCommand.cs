@@ -123,7 +123,7 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
                 ? _unitIds.Distinct(StringComparer.OrdinalIgnoreCase).Select(ComputeUnitDiscovery.Find).ToList()
                 : ComputeUnitDiscovery.Discover().Where(u => u.Available).ToList();
             var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
-            var progress = new Progress(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
+            var progress = ProgressTo<ProfileProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
                 $"unit {p.Unit}, batch {p.BatchSize} ({p.Phase}), point {p.PointsDone}/{p.PointsTotal}")
             {
                 PercentComplete = (int)p.PercentComplete,
@@ -138,14 +138,9 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             }
             finally
             {
-                sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity, "done") { RecordType = ProgressRecordType.Completed }));
+                PostProgressCompleted(sink, activityId, activity);
             }
         }, Model);
     }
 
-    /// <summary>Synchronous IProgress: the engine's progress is queued for the pipeline thread in order.</summary>
-    private sealed class Progress(Action<ProfileProgress> report) : IProgress<ProfileProgress>
-    {
-        public void Report(ProfileProgress value) => report(value);
-    }
 }

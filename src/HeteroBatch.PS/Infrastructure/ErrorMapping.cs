@@ -34,6 +34,7 @@ internal static class ErrorMapping
         return new ErrorRecord(wrapped, "UnexpectedError", ErrorCategory.NotSpecified, target);
     }
 
-    public static ErrorRecord Create(string errorId, ErrorCategory category, string message, object? target = null)
-        => new(new HeteroBatchException(errorId, ErrorKind.InvalidArgument, message, target), errorId, category, target);
+    /// <summary>An ErrorRecord for a failure the cmdlet itself detects, shaped as the engine's are.</summary>
+    public static ErrorRecord Create(string errorId, ErrorKind kind, string message, object? target = null)
+        => ToErrorRecord(new HeteroBatchException(errorId, kind, message, target), target);
 }

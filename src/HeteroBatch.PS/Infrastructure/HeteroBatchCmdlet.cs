@@ -90,6 +90,18 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
     protected void RunEngine(Action<PipelineSink, CancellationToken> work, object? errorTarget = null)
         => RunEngine<object?>((sink, ct) => { work(sink, ct); return null; }, errorTarget);
 
+    /// <summary>An IProgress that calls <paramref name="report"/> on the reporting thread (no SynchronizationContext hop).</summary>
+    protected static IProgress<T> ProgressTo<T>(Action<T> report) => new CallbackProgress<T>(report);
+
+    /// <summary>Queues the final Completed record of a progress activity.</summary>
+    protected void PostProgressCompleted(PipelineSink sink, int activityId, string activity) =>
+        sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity, "done") { RecordType = ProgressRecordType.Completed }));
+
+    private sealed class CallbackProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
     /// <summary>Queue through which engine threads hand output and progress to the pipeline thread.</summary>
     protected sealed class PipelineSink
     {
@@ -97,7 +109,9 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
         internal PipelineSink(BlockingCollection<Action> queue) => _queue = queue;
         public void Post(Action action)
         {
-            if (!_queue.IsAddingCompleted) _queue.Add(action);
+            // Late posts from engine threads after the work ended are dropped: nothing reads the queue then.
+            try { _queue.Add(action); }
+            catch (InvalidOperationException) { } // also ObjectDisposedException
         }
     }
 }

@@ -42,8 +42,9 @@ public static class ThreadBudget
         {
             if (u.Kind != ComputeUnitKind.Cpu) { result[u.Id] = baseOptions; continue; }
             // An explicit thread count (the user's, or a slice's own) wins over the computed share.
+            // A slice keeps its own (smaller) thread count, never more than its share once GPU feeders have theirs.
             int threads = baseOptions.IntraOpThreads > 0 ? baseOptions.IntraOpThreads
-                : IsSlice(u) && u.LogicalCores is > 0 ? u.LogicalCores.Value
+                : IsSlice(u) && u.LogicalCores is > 0 ? Math.Min(u.LogicalCores.Value, perCpuUnit)
                 : perCpuUnit;
             result[u.Id] = baseOptions with { IntraOpThreads = threads };
         }

@@ -101,6 +101,9 @@ public sealed class PlanAndOutputTests
         Assert.Equal(new[] { "cpu:0", "cpu:1" }, slices.Select(s => s.Id));
         var sliced = ThreadBudget.OptionsFor(slices, logicalCores: 8);
         Assert.Equal(4, sliced["cpu:0"].IntraOpThreads);
+        // With two GPUs fed, the slices share the 6 threads left, not 8.
+        var withGpus = ThreadBudget.OptionsFor(slices.Append(gpu).Append(gpu with { Id = "gpu1" }).ToList(), logicalCores: 8);
+        Assert.Equal(3, withGpus["cpu:1"].IntraOpThreads);
         Assert.True(ThreadBudget.TryParseSlice("cpu:1", out var baseId, out var n) && baseId == "cpu" && n == 1);
         Assert.False(ThreadBudget.TryParseSlice("openvino:GPU.0", out _, out _));
     }

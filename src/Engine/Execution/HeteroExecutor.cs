@@ -112,13 +112,13 @@ public sealed class HeteroExecutor
             _inPerItem = request.Input.ElementsPerItem;
             _outPerItem = request.Model.OutputElementsPerItem;
             _output = BatchInput.AllocateBuffer((long)_outPerItem * request.Input.Count);
-            var shares = request.Plan.Shares.ToDictionary(s => s.Unit, StringComparer.Ordinal);
+            var shares = request.Plan.Shares.ToDictionary(s => s.Unit, StringComparer.OrdinalIgnoreCase);
             _units = request.Units.ToDictionary(u => u.Id, u => new UnitState
             {
                 Unit = u,
-                Options = request.UnitOptions?.GetValueOrDefault(u.Id) ?? BackendOptions.Default,
+                Options = request.UnitOptions?.FirstOrDefault(kv => string.Equals(kv.Key, u.Id, StringComparison.OrdinalIgnoreCase)).Value ?? BackendOptions.Default,
                 Share = shares.GetValueOrDefault(u.Id),
-            }, StringComparer.Ordinal);
+            }, StringComparer.OrdinalIgnoreCase);
         }
 
         public InferenceResult Execute(IReadOnlyList<Assignment> assignments, Replanner replanner)
@@ -279,7 +279,7 @@ public sealed class HeteroExecutor
             IReadOnlyList<UnitShare> shares;
             try { shares = replanner(request); }
             catch (Exception) { shares = ReplanStrategies.WaterFill(request); }
-            if (!PlanValidation.TilesRange(shares, from, to, units.Select(u => u.Unit).ToHashSet(StringComparer.Ordinal), _request.Model))
+            if (!PlanValidation.TilesRange(shares, from, to, units.Select(u => u.Unit).ToHashSet(StringComparer.OrdinalIgnoreCase), _request.Model))
                 shares = ReplanStrategies.WaterFill(request);
             return shares.Where(s => s.Items > 0)
                 .Select(s => new Assignment(_units[s.Unit].Unit, s.Offset, s.Items, PlanValidation.ChunksFor(s, _request.Model), true))
@@ -307,14 +307,14 @@ public sealed class HeteroExecutor
         {
             var plan = _request.Plan;
             var reports = new List<UnitRunReport>();
-            var order = plan.Shares.Select(s => s.Unit).Concat(_units.Keys).Distinct(StringComparer.Ordinal);
+            var order = plan.Shares.Select(s => s.Unit).Concat(_units.Keys).Distinct(StringComparer.OrdinalIgnoreCase);
             foreach (var id in order)
             {
                 var u = _units[id];
                 if (u.Share is null && u.ItemsAssigned == 0) continue;
                 reports.Add(new UnitRunReport
                 {
-                    Unit = id,
+                    Unit = u.Unit.Id,
                     MachineName = u.Unit.MachineName,
                     Items = u.Share?.Items ?? 0,
                     Offset = u.Share?.Offset ?? 0,

@@ -24,7 +24,7 @@ public static class PlanValidation
             throw Invalid($"The plan is for a batch of {plan.BatchSize} items but the input has {batchSize}. Plan again for this batch.", plan.BatchSize);
         if (!string.IsNullOrEmpty(plan.ModelHash) && !string.IsNullOrEmpty(model.Hash) && !string.Equals(plan.ModelHash, model.Hash, StringComparison.OrdinalIgnoreCase))
             throw Invalid($"The plan was made for another model ({plan.Model}, {Short(plan.ModelHash)}) than '{model.Name}' ({model.ShortHash}).", plan.Model);
-        var byId = new Dictionary<string, ComputeUnit>(StringComparer.Ordinal);
+        var byId = new Dictionary<string, ComputeUnit>(StringComparer.OrdinalIgnoreCase);
         foreach (var u in units)
             if (!byId.TryAdd(u.Id, u))
                 throw new HeteroBatchException(ExecutionErrorIds.InvalidPlan, ErrorKind.InvalidArgument, $"Unit '{u.Id}' is given twice.", u.Id);
@@ -33,7 +33,7 @@ public static class PlanValidation
                 throw new HeteroBatchException(ExecutionErrorIds.UnitNotAvailable, ErrorKind.ResourceUnavailable,
                     $"Unit '{u.Id}' is not available: {u.Reason ?? "no reason given"}.", u.Id);
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var assignments = new List<HeteroExecutor.Assignment>();
         foreach (var share in plan.Shares)
         {
@@ -72,7 +72,7 @@ public static class PlanValidation
     internal static bool TilesRange(IReadOnlyList<UnitShare>? shares, int from, int to, IReadOnlySet<string> allowedUnits, ModelInfo model)
     {
         if (shares is null) return false;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         int next = from;
         foreach (var s in shares.Where(s => s.Items > 0).OrderBy(s => s.Offset))
         {

@@ -204,6 +204,14 @@ public sealed class HeteroExecutorTests
             Plan = Plan(5, Share("cpu:0", 0, 2), Share("cpu:1", 3, 2)), Model = Model, Units = Slices, Input = input,
         }));
         Assert.Equal(ExecutionErrorIds.InvalidPlan, e.ErrorId);
+
+        // A plan naming a unit in other case is the same unit; the report uses the unit's own id.
+        var upper = HeteroExecutor.Default.Execute(new ExecutionRequest
+        {
+            Plan = Plan(5, Share("CPU:1", 0, 5)), Model = Model, Units = Slices, Input = input, UnitOptions = OptionsOf(Slices, OneThread),
+        });
+        Assert.Equal(new[] { "cpu:1" }, upper.Units.Select(u => u.Unit));
+        Assert.Equal(5, upper.Units[0].ItemsCompleted);
     }
 
     internal static void AssertSameOutputs(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, ITestOutputHelper log, string what)

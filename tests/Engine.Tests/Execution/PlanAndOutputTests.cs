@@ -31,6 +31,8 @@ public sealed class PlanAndOutputTests
         var units = new[] { Cpu("cpu:0"), Cpu("cpu:1") };
         PlanValidation.Check(Plan(10, Share("cpu:0", 0, 3, 4), Share("cpu:1", 3, 7, 4, 4)), 10, units, Model);
         PlanValidation.Check(Plan(10, Share("cpu:1", 0, 10), Share("cpu:0", 10, 0)), 10, units, Model);
+        // Unit ids match as Get-ComputeUnit matches them: case-insensitively.
+        PlanValidation.Check(Plan(10, Share("CPU:0", 0, 10)), 10, units, Model);
     }
 
     public static TheoryData<BatchPlan, int, string> BadPlans => new()

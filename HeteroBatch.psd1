@@ -18,6 +18,7 @@
         'Set-PerfTable'
         'Split-Batch'
         'Invoke-HeteroInference'
+        'Export-PerfChart'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

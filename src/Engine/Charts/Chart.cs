@@ -54,7 +54,11 @@ public sealed class Chart
     }
 
     /// <summary>The chart as an SVG document of <paramref name="width"/> x <paramref name="height"/> pixels.</summary>
-    public string ToSvg(int width = ChartOptions.DefaultWidth, int height = ChartOptions.DefaultHeight)
+    public string ToSvg(int width = ChartOptions.DefaultWidth, int height = ChartOptions.DefaultHeight) =>
+        ToSvg(width, height, measureWithSkia: IsPngAvailable(out _));
+
+    /// <summary>The SVG, laid out with Skia's font metrics or (without the native library) widened PDF metrics.</summary>
+    internal string ToSvg(int width, int height, bool measureWithSkia)
     {
         CheckSize(width, height);
         string raw;
@@ -64,7 +68,7 @@ public sealed class Chart
             Model.DefaultFont = SvgFontFamily;
             try
             {
-                using var measurer = new SvgTextMeasurer(IsPngAvailable(out _) ? PngFontFamily() : "Helvetica", IsPngAvailable(out _));
+                using var measurer = new SvgTextMeasurer(measureWithSkia ? PngFontFamily() : "Helvetica", measureWithSkia);
                 var exporter = new SvgExporter { Width = width, Height = height, UseVerticalTextAlignmentWorkaround = true, TextMeasurer = measurer };
                 raw = exporter.ExportToString(Model);
                 ThrowIfRenderFailed();

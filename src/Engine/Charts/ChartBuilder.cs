@@ -48,7 +48,7 @@ public static class ChartBuilder
         string modelName = selected.Select(r => r.Model).FirstOrDefault(m => !string.IsNullOrWhiteSpace(m)) ?? "";
         var machines = selected.Select(r => r.MachineName ?? "").Where(m => m.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
-        var lines = new List<(string Label, UnitCostCurve Curve)>();
+        var lines = new List<(string Label, UnitCostCurve Curve, string? LimitStatus)>();
         var cannotRun = new List<string>();
         foreach (var g in groups)
         {
@@ -60,7 +60,7 @@ public static class ChartBuilder
                 .OrderBy(r => r.BatchSize).FirstOrDefault();
             var curve = new UnitCostCurve(label, ok, limitRow?.BatchSize, g.First.MachineName ?? "", limitRow?.Status);
             if (!curve.IsUsable) { cannotRun.Add($"{label}: {curve.UnusableReason}"); continue; }
-            lines.Add((label, curve));
+            lines.Add((label, curve, limitRow?.Status));
         }
         if (lines.Count == 0)
             throw new HeteroBatchException(ChartErrorIds.NoChartInput, ErrorKind.InvalidData,
@@ -78,7 +78,7 @@ public static class ChartBuilder
         int minSize = lines.Min(l => l.Curve.Points[0].BatchSize);
         int maxSize = lines.Max(l => l.Curve.MaxBatchSize);
         var values = new List<double>();
-        foreach (var (_, curve) in lines)
+        foreach (var (_, curve, _) in lines)
             foreach (var p in curve.Points) values.Add(Value(metric, p.BatchSize, p.TotalMs));
 
         model.Axes.Add(BatchSizeAxis(minSize, maxSize));
@@ -86,18 +86,16 @@ public static class ChartBuilder
 
         for (int i = 0; i < lines.Count; i++)
         {
-            var (label, curve) = lines[i];
+            var (label, curve, limitStatus) = lines[i];
             var color = ChartStyle.SeriesColor(i);
             string legend = curve.LimitBatchSize is int limit
-                ? $"{label} ({Describe(groups, curve, limit)})"
+                ? $"{label} ({(Is(limitStatus, PerfStatus.TooSlow) ? "too slow" : "out of memory")} from {limit})"
                 : label;
             var line = new LineSeries
             {
                 Title = legend,
                 Color = color,
                 StrokeThickness = 2.25,
-                MarkerType = MarkerType.Circle,
-                MarkerSize = 0, // the legend shows a line with a dot; the dots on the chart are the measured ones below
                 LineJoin = LineJoin.Round,
             };
             foreach (int b in SampleSizes(curve)) line.Points.Add(new DataPoint(b, Value(metric, b, curve.DirectMs(b))));
@@ -157,12 +155,6 @@ public static class ChartBuilder
         if (same.Select(o => Upper(o.ModelHash)).Distinct().Count() > 1)
             extras.Add(string.IsNullOrEmpty(row.ModelHash) ? "no hash" : "model " + row.ModelHash[..Math.Min(8, row.ModelHash.Length)]);
         return extras.Count == 0 ? label : $"{label} [{string.Join(", ", extras)}]";
-    }
-
-    private static string Describe(IEnumerable<(SourceKey Key, List<PerfEntry> Rows, PerfEntry First)> groups, UnitCostCurve curve, int limit)
-    {
-        var status = groups.SelectMany(g => g.Rows).FirstOrDefault(r => r.BatchSize == limit && !Is(r.Status, PerfStatus.Ok))?.Status;
-        return Is(status, PerfStatus.TooSlow) ? $"too slow from {limit}" : $"out of memory from {limit}";
     }
 
     /// <summary>Every batch size up to 4096 points; beyond, a geometric sample plus the measured sizes.</summary>

@@ -43,6 +43,16 @@ public class ChartExportTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void Svg_is_laid_out_without_the_native_renderer_too()
+    {
+        var chart = ChartBuilder.Plan(PaperPlan());
+        var texts = Texts(ParseSvg(chart.ToSvg(960, 560, measureWithSkia: false)));
+        Assert.Contains("GPU alone", texts);
+        Assert.Contains("Time (ms)", texts);
+        Assert.Contains("Plan: resnet-50, batch of 100", texts);
+    }
+
     [Theory]
     [InlineData("a.svg", null, ChartFormat.Svg)]
     [InlineData("a.SVG", null, ChartFormat.Svg)]

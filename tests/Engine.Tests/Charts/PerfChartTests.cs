@@ -87,9 +87,11 @@ public class PerfChartTests
     [Fact]
     public void An_out_of_memory_row_ends_the_line_and_is_named_in_the_legend()
     {
-        var rows = PaperRows().Where(r => r.Unit != "GPU" || r.BatchSize < 64).ToList();
+        var rows = PaperRows().Where(r => (r.Unit != "GPU" || r.BatchSize < 64) && (r.Unit != "CPU" || r.BatchSize < 128)).ToList();
         rows.Add(new PerfEntry { Model = ModelName, MachineName = Machine, Unit = "GPU", BatchSize = 64, ExecMs = 0, Status = PerfStatus.OutOfMemory });
+        rows.Add(new PerfEntry { Model = ModelName, MachineName = Machine, Unit = "CPU", BatchSize = 128, ExecMs = 0, Status = PerfStatus.TooSlow });
         var chart = ChartBuilder.PerfTable(rows);
+        Assert.Contains("CPU (too slow from 128)", chart.Model.Series.OfType<LineSeries>().Select(s => s.Title));
         var gpu = chart.Model.Series.OfType<LineSeries>().Single(s => s.Title.StartsWith("GPU"));
         Assert.Equal("GPU (out of memory from 64)", gpu.Title);
         Assert.Equal(33, gpu.Points.Max(p => p.X));

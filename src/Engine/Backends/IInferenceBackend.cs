@@ -46,3 +46,17 @@ public interface IInferenceSession : IDisposable
     /// </summary>
     RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A session that can run consecutive full chunks of one contiguous range as a pipeline, copying chunk k+1
+/// in while chunk k computes (the CUDA session). Sessions without it run chunk by chunk.
+/// </summary>
+public interface IChunkPipelineSession
+{
+    /// <summary>
+    /// Runs <paramref name="chunkSizes"/> (all full, no padding) over <paramref name="input"/>, which holds their
+    /// items back to back, writing <paramref name="output"/> likewise. Returns one timing per chunk; the I/O a
+    /// pipeline hides behind compute is not counted.
+    /// </summary>
+    IReadOnlyList<RunTiming> RunChunks(ReadOnlyMemory<float> input, Memory<float> output, IReadOnlyList<int> chunkSizes, CancellationToken cancellationToken = default);
+}

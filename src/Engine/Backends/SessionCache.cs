@@ -85,7 +85,7 @@ public sealed class SessionCache : IDisposable
     /// A cached session as callers see it: runs are serialised (two runspaces of one process may share a
     /// unit), and Dispose is a no-op because the cache owns the session.
     /// </summary>
-    private sealed class SharedSession : IInferenceSession
+    private sealed class SharedSession : IInferenceSession, IChunkPipelineSession
     {
         private readonly IInferenceSession _inner;
         private readonly object _runGate = new();
@@ -103,6 +103,16 @@ public sealed class SessionCache : IDisposable
             {
                 ObjectDisposedException.ThrowIf(_closed, this);
                 return _inner.Run(input, output, batchSize, cancellationToken);
+            }
+        }
+
+        public IReadOnlyList<RunTiming> RunChunks(ReadOnlyMemory<float> input, Memory<float> output, IReadOnlyList<int> chunkSizes, CancellationToken cancellationToken = default)
+        {
+            lock (_runGate)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_inner is IChunkPipelineSession pipeline) return pipeline.RunChunks(input, output, chunkSizes, cancellationToken);
+                return ChunkPipeline.RunOneByOne(_inner, input, output, chunkSizes, cancellationToken);
             }
         }
 
@@ -126,4 +136,22 @@ public sealed class SessionCache : IDisposable
     /// <summary>The backend session behind a cached wrapper, or the session itself.</summary>
     public static IInferenceSession Unwrap(IInferenceSession session) =>
         session is SharedSession shared ? shared.Inner : session;
+}
+
+/// <summary>Running chunks one after another, for sessions that cannot overlap them.</summary>
+public static class ChunkPipeline
+{
+    public static IReadOnlyList<RunTiming> RunOneByOne(IInferenceSession session, ReadOnlyMemory<float> input, Memory<float> output,
+        IReadOnlyList<int> chunkSizes, CancellationToken cancellationToken)
+    {
+        int inPer = session.Model.InputElementsPerItem, outPer = session.Model.OutputElementsPerItem, position = 0;
+        var timings = new RunTiming[chunkSizes.Count];
+        for (int i = 0; i < chunkSizes.Count; i++)
+        {
+            int size = chunkSizes[i];
+            timings[i] = session.Run(input.Slice(position * inPer, size * inPer), output.Slice(position * outPer, size * outPer), size, cancellationToken);
+            position += size;
+        }
+        return timings;
+    }
 }

@@ -202,12 +202,31 @@ public sealed class HeteroExecutor
                 _token.ThrowIfCancellationRequested();
                 var session = _sessions.Acquire(_request.Model, a.Unit, state.Options);
                 var input = _request.Input;
+                // Full chunks of a GPU share run as one pipeline (the copy of chunk k+1 overlaps chunk k).
+                int fullChunks = 0, fullItems = 0;
+                foreach (var size in a.Chunks)
+                {
+                    if (fullItems + size > a.Items) break;
+                    fullItems += size;
+                    fullChunks++;
+                }
+                IReadOnlyList<RunTiming>? pipelined = null;
+                if (fullChunks >= 2 && session is IChunkPipelineSession pipeline && SessionCache.Unwrap(session) is IChunkPipelineSession)
+                {
+                    pipelined = pipeline.RunChunks(input.Slice(position, fullItems), _output.AsMemory(position * _outPerItem, fullItems * _outPerItem),
+                        a.Chunks.Take(fullChunks).ToArray(), _token);
+                }
+                int chunkIndex = 0;
                 foreach (var size in a.Chunks)
                 {
                     _token.ThrowIfCancellationRequested();
                     int real = Math.Min(size, a.End - position);
                     RunTiming timing;
-                    if (real == size)
+                    if (pipelined is not null && chunkIndex < pipelined.Count)
+                    {
+                        timing = pipelined[chunkIndex];
+                    }
+                    else if (real == size)
                     {
                         timing = session.Run(input.Slice(position, size), _output.AsMemory(position * _outPerItem, size * _outPerItem), size, _token);
                     }
@@ -226,6 +245,7 @@ public sealed class HeteroExecutor
                     state.ExecMs += timing.ExecMs;
                     state.IoMs += timing.IoMs;
                     position += real;
+                    chunkIndex++;
                     Interlocked.Add(ref state.ItemsDone, real);
                     Interlocked.Add(ref _totalDone, real);
                     Volatile.Write(ref state.LastFinishTicks, _clock.Elapsed.Ticks);

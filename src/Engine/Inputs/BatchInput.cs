@@ -75,6 +75,6 @@ public sealed class BatchInput
         if (elements > Array.MaxLength)
             throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
                 $"The batch needs {elements} values, more than one buffer can hold ({Array.MaxLength}). Split it into smaller batches.", elements);
-        return GC.AllocateUninitializedArray<float>((int)elements, pinned: true);
+        return Backends.PinnedArrays.Allocate((int)elements);
     }
 }

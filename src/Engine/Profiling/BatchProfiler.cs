@@ -121,7 +121,9 @@ public sealed class BatchProfiler
     {
         int maxBatch = grid[^1];
         var input = RandomInput(model, maxBatch, options.Seed);
-        var output = new float[(long)maxBatch * model.OutputElementsPerItem];
+        // Pinned batch buffers, as the executor's: a GPU unit copies them by DMA, so the table measures
+        // the same I/O path inference takes.
+        var output = PinnedArrays.Allocate(checked(maxBatch * model.OutputElementsPerItem));
         var tracker = new ProgressTracker(progress, units.Length * grid.Count);
 
         foreach (var unit in units)
@@ -202,7 +204,7 @@ public sealed class BatchProfiler
             throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
                 $"A batch of {maxBatch} items of model '{model.Name}' needs {count} input values, more than one buffer can hold; lower the largest batch size.", maxBatch);
         var random = new Random(seed);
-        var data = new float[count];
+        var data = PinnedArrays.Allocate((int)count);
         for (long i = 0; i < count; i++) data[i] = random.NextSingle();
         return data;
     }

@@ -43,6 +43,15 @@ internal sealed unsafe class CudaRuntime
     private readonly delegate* unmanaged<IntPtr, int> _streamDestroy;
     private readonly delegate* unmanaged<int> _deviceSynchronize;
     private readonly delegate* unmanaged<int, byte*> _getErrorString;
+    private readonly delegate* unmanaged<IntPtr, nuint, uint, int> _hostRegister;
+    private readonly delegate* unmanaged<IntPtr, int> _hostUnregister;
+    private readonly delegate* unmanaged<IntPtr*, uint, int> _eventCreateWithFlags;
+    private readonly delegate* unmanaged<IntPtr, IntPtr, int> _eventRecord;
+    private readonly delegate* unmanaged<IntPtr, int> _eventSynchronize;
+    private readonly delegate* unmanaged<IntPtr, int> _eventDestroy;
+    private readonly delegate* unmanaged<int> _getLastError;
+    private const uint EventDisableTiming = 0x02;
+    private const uint HostRegisterPortable = 0x01;
 
     private CudaRuntime(IntPtr library)
     {
@@ -57,7 +66,43 @@ internal sealed unsafe class CudaRuntime
         _streamDestroy = (delegate* unmanaged<IntPtr, int>)Require(library, "cudaStreamDestroy");
         _deviceSynchronize = (delegate* unmanaged<int>)Require(library, "cudaDeviceSynchronize");
         _getErrorString = (delegate* unmanaged<int, byte*>)Require(library, "cudaGetErrorString");
+        _hostRegister = (delegate* unmanaged<IntPtr, nuint, uint, int>)Require(library, "cudaHostRegister");
+        _hostUnregister = (delegate* unmanaged<IntPtr, int>)Require(library, "cudaHostUnregister");
+        _eventCreateWithFlags = (delegate* unmanaged<IntPtr*, uint, int>)Require(library, "cudaEventCreateWithFlags");
+        _eventRecord = (delegate* unmanaged<IntPtr, IntPtr, int>)Require(library, "cudaEventRecord");
+        _eventSynchronize = (delegate* unmanaged<IntPtr, int>)Require(library, "cudaEventSynchronize");
+        _eventDestroy = (delegate* unmanaged<IntPtr, int>)Require(library, "cudaEventDestroy");
+        _getLastError = (delegate* unmanaged<int>)Require(library, "cudaGetLastError");
     }
+
+    /// <summary>
+    /// Page-locks existing host memory so copies from and to it run as DMA at full bus speed. False when the
+    /// driver refuses (e.g. the range is already registered); the memory then stays usable, only slower.
+    /// </summary>
+    public bool TryHostRegister(IntPtr pointer, long bytes)
+    {
+        if (_hostRegister(pointer, (nuint)bytes, HostRegisterPortable) == 0) return true;
+        _getLastError(); // clear the sticky-free error so the next call does not report it
+        return false;
+    }
+
+    public void HostUnregister(IntPtr pointer)
+    {
+        if (pointer != IntPtr.Zero && _hostUnregister(pointer) != 0) _getLastError();
+    }
+
+    public IntPtr CreateEvent()
+    {
+        IntPtr evt;
+        Check(_eventCreateWithFlags(&evt, EventDisableTiming), "cudaEventCreateWithFlags");
+        return evt;
+    }
+
+    public void RecordEvent(IntPtr evt, IntPtr stream) => Check(_eventRecord(evt, stream), "cudaEventRecord");
+
+    public void SynchronizeEvent(IntPtr evt) => Check(_eventSynchronize(evt), "cudaEventSynchronize");
+
+    public void DestroyEvent(IntPtr evt) { if (evt != IntPtr.Zero) _eventDestroy(evt); }
 
     /// <summary>The loaded runtime, or null when libcudart cannot be loaded.</summary>
     public static CudaRuntime? TryGet() => Shared.Value;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
@@ -14,8 +16,12 @@ namespace HeteroBatch.Engine.Backends.Cuda;
 /// Device and host buffers grow to the largest batch seen and are reused; with enable_cuda_graph each
 /// batch size keeps its own device buffers (a captured graph replays fixed addresses) and graph id.
 /// </summary>
-public sealed unsafe class OrtCudaSession : IInferenceSession
+public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSession
 {
+    // Page-locked registrations of batch buffers, shared by every GPU session of the process (portable).
+    private static readonly ConditionalWeakTable<float[], HostRegistration> Registrations = new();
+    private const long MinRegistrationBytes = 16L << 20;
+
     private readonly InferenceSession _session;
     private readonly CudaRuntime _cuda;
     private readonly CudaProviderSettings _settings;
@@ -31,6 +37,9 @@ public sealed unsafe class OrtCudaSession : IInferenceSession
     private DeviceBuffers? _shared;
     private readonly Dictionary<int, DeviceBuffers> _perBatch = new();
     private DeviceBuffers? _bound;
+    private readonly DeviceBuffers?[] _pipeBuffers = new DeviceBuffers?[2];
+    private readonly OrtIoBinding?[] _pipeBindings = new OrtIoBinding?[2];
+    private readonly IntPtr[] _pipeEvents = new IntPtr[2];
     private bool _disposed;
 
     internal OrtCudaSession(InferenceSession session, CudaRuntime cuda, ModelInfo model, ComputeUnit unit,
@@ -86,8 +95,9 @@ public sealed unsafe class OrtCudaSession : IInferenceSession
             var buffers = Prepare(batchSize);
 
             long ioStart = Stopwatch.GetTimestamp();
-            input.Span.CopyTo(_hostInput.AsSpan(batchSize * Model.InputElementsPerItem));
-            _cuda.MemcpyAsync(buffers.Input, _hostInput.Pointer, inputBytes, CudaRuntime.MemcpyHostToDevice, _stream);
+            var directIn = DirectPointer(input);
+            if (directIn == IntPtr.Zero) input.Span.CopyTo(_hostInput.AsSpan(batchSize * Model.InputElementsPerItem));
+            _cuda.MemcpyAsync(buffers.Input, directIn != IntPtr.Zero ? directIn : _hostInput.Pointer, inputBytes, CudaRuntime.MemcpyHostToDevice, _stream);
             _cuda.StreamSynchronize(_stream);
             ioMs = Stopwatch.GetElapsedTime(ioStart).TotalMilliseconds;
 
@@ -103,9 +113,10 @@ public sealed unsafe class OrtCudaSession : IInferenceSession
             }
 
             ioStart = Stopwatch.GetTimestamp();
-            _cuda.MemcpyAsync(_hostOutput.Pointer, buffers.Output, outputBytes, CudaRuntime.MemcpyDeviceToHost, _stream);
+            var directOut = DirectPointer(output);
+            _cuda.MemcpyAsync(directOut != IntPtr.Zero ? directOut : _hostOutput.Pointer, buffers.Output, outputBytes, CudaRuntime.MemcpyDeviceToHost, _stream);
             _cuda.StreamSynchronize(_stream);
-            _hostOutput.AsSpan(batchSize * Model.OutputElementsPerItem).CopyTo(output.Span);
+            if (directOut == IntPtr.Zero) _hostOutput.AsSpan(batchSize * Model.OutputElementsPerItem).CopyTo(output.Span);
             ioMs += Stopwatch.GetElapsedTime(ioStart).TotalMilliseconds;
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or CudaRuntimeException or OutOfMemoryException)
@@ -113,6 +124,144 @@ public sealed unsafe class OrtCudaSession : IInferenceSession
             throw OrtErrorMapper.Map(ex, OrtStage.Run, Unit, Model, batchSize, cancellationToken);
         }
         return new RunTiming(execMs, ioMs);
+    }
+
+
+    /// <summary>
+    /// Runs full chunks as a pipeline: while ORT computes chunk k on its stream, the copy of chunk k+1 into
+    /// the other of two device buffer sets, and of chunk k−1's output back to the caller, run on this
+    /// session's copy stream. Page-locked batch buffers (see <see cref="PinnedArrays"/>) are copied by DMA
+    /// directly; others are staged through the session's pinned buffers. With CUDA graphs (fixed addresses
+    /// per batch size) the chunks run one by one.
+    /// </summary>
+    public IReadOnlyList<RunTiming> RunChunks(ReadOnlyMemory<float> input, Memory<float> output, IReadOnlyList<int> chunkSizes, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int total = chunkSizes.Sum();
+        SessionValidation.CheckRun(Model, input.Length, output.Length, total);
+        if (chunkSizes.Count < 2 || _settings.CudaGraph)
+            return ChunkPipeline.RunOneByOne(this, input, output, chunkSizes, cancellationToken);
+        var source = DirectPointer(input);
+        var target = DirectPointer(output);
+
+        var timings = new RunTiming[chunkSizes.Count];
+        int largest = chunkSizes.Max();
+        try
+        {
+            _cuda.SetDevice(_device);
+            for (int i = 0; i < 2; i++)
+            {
+                if (_pipeBuffers[i] is null || _pipeBuffers[i]!.InputCapacity < largest * _inputBytesPerItem || _pipeBuffers[i]!.OutputCapacity < largest * _outputBytesPerItem)
+                {
+                    _pipeBindings[i] ??= _session.CreateIoBinding();
+                    _pipeBindings[i]!.ClearBoundInputs();
+                    _pipeBindings[i]!.ClearBoundOutputs();
+                    _pipeBuffers[i]?.Dispose(_cuda);
+                    _pipeBuffers[i] = null;
+                    _pipeBuffers[i] = DeviceBuffers.Allocate(_cuda, largest * _inputBytesPerItem, largest * _outputBytesPerItem);
+                }
+                if (_pipeEvents[i] == IntPtr.Zero) _pipeEvents[i] = _cuda.CreateEvent();
+            }
+            // Memory that is not page-locked goes through the session's pinned staging buffers: the whole
+            // input in before the pipeline starts, the whole output out after it ends.
+            long stagingStart = Stopwatch.GetTimestamp();
+            if (source == IntPtr.Zero)
+            {
+                _hostInput.EnsureCapacity(_cuda, total * _inputBytesPerItem);
+                input.Span.CopyTo(_hostInput.AsSpan(total * Model.InputElementsPerItem));
+                source = _hostInput.Pointer;
+            }
+            bool stagedOutput = target == IntPtr.Zero;
+            if (stagedOutput)
+            {
+                _hostOutput.EnsureCapacity(_cuda, total * _outputBytesPerItem);
+                target = _hostOutput.Pointer;
+            }
+            double stagingMs = Stopwatch.GetElapsedTime(stagingStart).TotalMilliseconds;
+            var starts = new long[chunkSizes.Count];
+            for (int k = 1; k < starts.Length; k++) starts[k] = starts[k - 1] + chunkSizes[k - 1];
+
+            void CopyIn(int k)
+            {
+                var set = _pipeBuffers[k % 2]!;
+                _cuda.MemcpyAsync(set.Input, source + (nint)(starts[k] * _inputBytesPerItem), chunkSizes[k] * _inputBytesPerItem, CudaRuntime.MemcpyHostToDevice, _stream);
+                _cuda.RecordEvent(_pipeEvents[k % 2], _stream);
+            }
+
+            using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+            using var cancel = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
+            CopyIn(0);
+            for (int k = 0; k < chunkSizes.Count; k++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                long waitStart = Stopwatch.GetTimestamp();
+                _cuda.SynchronizeEvent(_pipeEvents[k % 2]);   // chunk k is on the device
+                double waited = Stopwatch.GetElapsedTime(waitStart).TotalMilliseconds;
+                if (k + 1 < chunkSizes.Count) CopyIn(k + 1);   // overlaps the run below
+
+                var set = _pipeBuffers[k % 2]!;
+                if (set.BoundBatch != chunkSizes[k]) set.Bind(_pipeBindings[k % 2]!, _deviceMemory, Model, chunkSizes[k]);
+                long execStart = Stopwatch.GetTimestamp();
+                _session.RunWithBinding(runOptions, _pipeBindings[k % 2]!);
+                double exec = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
+
+                _cuda.MemcpyAsync(target + (nint)(starts[k] * _outputBytesPerItem), set.Output, chunkSizes[k] * _outputBytesPerItem, CudaRuntime.MemcpyDeviceToHost, _stream);
+                timings[k] = new RunTiming(exec, waited);
+            }
+            long drainStart = Stopwatch.GetTimestamp();
+            _cuda.StreamSynchronize(_stream);   // the last outputs are back
+            if (stagedOutput) _hostOutput.AsSpan(total * Model.OutputElementsPerItem).CopyTo(output.Span);
+            var last = timings[^1];
+            timings[^1] = last with { IoMs = last.IoMs + Stopwatch.GetElapsedTime(drainStart).TotalMilliseconds };
+            timings[0] = timings[0] with { IoMs = timings[0].IoMs + stagingMs };
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or CudaRuntimeException or OutOfMemoryException)
+        {
+            try { _cuda.StreamSynchronize(_stream); } catch (CudaRuntimeException) { }
+            throw OrtErrorMapper.Map(ex, OrtStage.Run, Unit, Model, largest, cancellationToken);
+        }
+        return timings;
+    }
+
+    /// <summary>
+    /// The host address to DMA from or to when <paramref name="memory"/> lies in a page-locked batch buffer;
+    /// zero when it must be staged. A large buffer is page-locked the second time a GPU session sees it; small
+    /// ones (a classifier's outputs) are always staged.
+    /// </summary>
+    private IntPtr DirectPointer(ReadOnlyMemory<float> memory)
+    {
+        if (!PinnedArrays.TryGet(memory, out var array, out var offset)) return IntPtr.Zero;
+        var registration = Registrations.GetValue(array, _ => new HostRegistration(_cuda));
+        lock (registration)
+        {
+            if (!registration.Registered)
+            {
+                long bytes = array.LongLength * sizeof(float);
+                // Page-locking costs more than staging a small buffer, and a one-off large batch is cheaper to
+                // stage once than to lock: lock large buffers on their second use.
+                if (registration.Attempted || bytes < MinRegistrationBytes || ++registration.Uses < 2) return IntPtr.Zero;
+                registration.Attempted = true;
+                var pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+                if (!_cuda.TryHostRegister(pointer, bytes)) return IntPtr.Zero;
+                registration.Pointer = pointer;
+                registration.Registered = true;
+            }
+            return registration.Pointer + (nint)((long)offset * sizeof(float));
+        }
+    }
+
+    /// <summary>A pinned array's page-locking; undone when the array is collected.</summary>
+    private sealed class HostRegistration(CudaRuntime cuda)
+    {
+        public int Uses;
+        public bool Attempted;
+        public bool Registered;
+        public IntPtr Pointer;
+
+        ~HostRegistration()
+        {
+            if (Registered) cuda.HostUnregister(Pointer);
+        }
     }
 
     /// <summary>Host and device buffers for this batch size, bound to the session.</summary>
@@ -164,6 +313,12 @@ public sealed unsafe class OrtCudaSession : IInferenceSession
         try { _cuda.SetDevice(_device); } catch (CudaRuntimeException) { }
         _binding?.Dispose();
         _shared?.Dispose(_cuda);
+        for (int i = 0; i < 2; i++)
+        {
+            _pipeBindings[i]?.Dispose();
+            _pipeBuffers[i]?.Dispose(_cuda);
+            _cuda.DestroyEvent(_pipeEvents[i]);
+        }
         foreach (var buffers in _perBatch.Values) buffers.Dispose(_cuda);
         _perBatch.Clear();
         _hostInput.Free(_cuda);

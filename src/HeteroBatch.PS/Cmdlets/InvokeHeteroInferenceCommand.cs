@@ -253,7 +253,9 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     {
         foreach (var machine in result.Machines.Where(m => m.Failed))
         {
-            WriteWarning($"Machine {machine.Unit} dropped out: {machine.Error} Its items were re-run on the other machines and completed.");
+            var why = machine.Error ?? "it failed.";
+            if (!why.Contains(machine.Unit, StringComparison.OrdinalIgnoreCase)) why = $"Machine {machine.Unit} dropped out: {why}";
+            WriteWarning($"{why} Its items were re-run on the other machines and completed.");
         }
         foreach (var failed in result.Units.Where(u => u.Failed))
         {

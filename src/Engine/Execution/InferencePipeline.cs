@@ -122,7 +122,8 @@ public static class InferencePipeline
     /// </summary>
     public static IReadOnlyList<ComputeUnit> ResolveUnits(InferenceRequest request)
     {
-        var ids = request.Units?.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s.Trim()).ToList() ?? new List<string>();
+        // Ids may name this machine (thismachine/gpu0); another machine's units are reached through remoting.
+        var ids = request.Units?.Where(s => !string.IsNullOrWhiteSpace(s)).Select(ComputeUnitCatalog.LocalId).ToList() ?? new List<string>();
         var units = new List<ComputeUnit>();
         if (ids.Count == 0)
         {

@@ -40,9 +40,16 @@ public sealed record InferenceResult
     public required double WallMs { get; init; }
     public double PredictedMs { get; init; }
     public double ItemsPerSecond => WallMs > 0 ? BatchSize * 1000.0 / WallMs : double.NaN;
+    /// <summary>Per unit; in a run across machines, units are named <c>machine/unit</c>.</summary>
     public required UnitRunReport[] Units { get; init; }
+    /// <summary>In a run across machines, one row per machine (<see cref="UnitRunReport.Unit"/> is the machine's name):
+    /// its slice, predicted against actual time, the time spent moving data to and from it
+    /// (<see cref="UnitRunReport.TransferMs"/>), and whether it dropped out. Empty for a run on one machine.</summary>
+    public UnitRunReport[] Machines { get; init; } = Array.Empty<UnitRunReport>();
     /// <summary>Units that failed mid-run, with their items re-run elsewhere.</summary>
     public string[] FailedUnits { get; init; } = Array.Empty<string>();
+    /// <summary>Machines that dropped out mid-run, with their items re-run on the others.</summary>
+    public string[] FailedMachines { get; init; } = Array.Empty<string>();
     /// <summary>Shape of the output tensor, batch first.</summary>
     public int[] OutputShape { get; init; } = Array.Empty<int>();
     /// <summary>Items that were re-planned after a unit failed (0 when every unit finished its share).</summary>

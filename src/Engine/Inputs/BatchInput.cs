@@ -49,6 +49,16 @@ public sealed class BatchInput
         return new ReadOnlyMemory<float>(_buffer, _start + offset * ElementsPerItem, count * ElementsPerItem);
     }
 
+    /// <summary>Items [offset, offset+count) as a batch of their own over the same buffer (no copy).</summary>
+    internal BatchInput View(int offset, int count, string? description = null)
+    {
+        if (offset < 0 || count < 0 || offset + count > Count)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Items [{offset}, {offset + count}) are outside the batch of {Count}.");
+        if (offset == 0 && count == Count && description is null) return this;
+        return new BatchInput(_buffer, _start + offset * ElementsPerItem, count, ItemShape, Sources?.Skip(offset).Take(count).ToArray(),
+            description ?? $"items {offset}-{offset + count - 1} of {Description}");
+    }
+
     /// <summary>
     /// Checks that the items fit <paramref name="model"/>'s input: same rank and the same size in every
     /// dimension the model fixes. Throws <c>InvalidInputShape</c>.

@@ -20,6 +20,7 @@ public static class BatchInputLoader
             SyntheticInput s => Synthetic(model.InputItemShape, s.BatchSize, s.Seed),
             FileInput f => FromFiles(f.Paths, model, cancellationToken),
             ArrayInput a => FromArray(a.Data, a.Shape, model.InputItemShape),
+            RangeInput r => LoadRange(r, model, cancellationToken),
             _ => throw new ArgumentException($"Unknown input source {source.GetType().Name}.", nameof(source)),
         };
         input.ValidateFor(model);
@@ -30,7 +31,11 @@ public static class BatchInputLoader
     /// A batch of <paramref name="batchSize"/> items of <paramref name="itemShape"/> filled with values uniform in
     /// [-1, 1) from a SplitMix64 stream of <paramref name="seed"/>: the same seed gives the same data on every machine and version.
     /// </summary>
-    public static BatchInput Synthetic(int[] itemShape, int batchSize, int seed = 0)
+    public static BatchInput Synthetic(int[] itemShape, int batchSize, int seed = 0) => Synthetic(itemShape, batchSize, seed, 0, batchSize);
+
+    /// <summary>Items [<paramref name="firstItem"/>, firstItem + <paramref name="count"/>) of <see cref="Synthetic(int[], int, int)"/>'s
+    /// batch, generated directly: the stream is a counter, so any item can be computed without the ones before it.</summary>
+    public static BatchInput Synthetic(int[] itemShape, int batchSize, int seed, int firstItem, int count)
     {
         if (batchSize <= 0)
             throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
@@ -38,9 +43,10 @@ public static class BatchInputLoader
         if (itemShape.Any(d => d <= 0))
             throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"A synthetic batch needs a fixed item shape, but the model's input is [{string.Join(",", itemShape)}]. Give real input files instead.", itemShape);
+        CheckRange(firstItem, count, batchSize, $"the synthetic batch of {batchSize}");
         long perItem = itemShape.Aggregate(1L, (a, b) => a * b);
-        var buffer = BatchInput.AllocateBuffer(perItem * batchSize);
-        ulong state = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL);
+        var buffer = BatchInput.AllocateBuffer(perItem * count);
+        ulong state = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL + (ulong)(firstItem * perItem) * 0x9E3779B97F4A7C15UL);
         for (int i = 0; i < buffer.Length; i++)
         {
             ulong z = state += 0x9E3779B97F4A7C15UL;
@@ -50,7 +56,70 @@ public static class BatchInputLoader
             // 24 random bits -> exact float in [0,1), then [-1,1).
             buffer[i] = (z >> 40) * (1.0f / (1 << 24)) * 2f - 1f;
         }
-        return new BatchInput(buffer, 0, batchSize, (int[])itemShape.Clone(), null, $"synthetic batch of {batchSize} (seed {seed})");
+        var description = count == batchSize ? $"synthetic batch of {batchSize} (seed {seed})"
+            : $"items {firstItem}-{firstItem + count - 1} of a synthetic batch of {batchSize} (seed {seed})";
+        return new BatchInput(buffer, 0, count, (int[])itemShape.Clone(), null, description);
+    }
+
+    /// <summary>A range of another source, loading no more than it needs (see <see cref="InputSource.Range"/>).</summary>
+    private static BatchInput LoadRange(RangeInput range, ModelInfo model, CancellationToken cancellationToken)
+    {
+        if (range.Count <= 0 || range.FirstItem < 0)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
+                $"The item range starts at {range.FirstItem} with {range.Count} items; it must start at 0 or later and hold at least one item.", range.FirstItem);
+        switch (range.Source)
+        {
+            case SyntheticInput s:
+                return Synthetic(model.InputItemShape, s.BatchSize, s.Seed, range.FirstItem, range.Count);
+            case FileInput f:
+            {
+                var files = ExpandPaths(f.Paths);
+                if (!files.Any(IsNpy))
+                {
+                    CheckRange(range.FirstItem, range.Count, files.Count, $"the {files.Count} input images");
+                    return FromImages(files.GetRange(range.FirstItem, range.Count), model, cancellationToken);
+                }
+                // .npy files may hold several items each: read only the files the range overlaps.
+                var counts = NpyItemCounts(files, model.InputItemShape);
+                CheckRange(range.FirstItem, range.Count, (int)Math.Min(int.MaxValue, counts.Sum(c => (long)c)), $"the {files.Count} .npy files");
+                int at = 0, firstFile = -1, skip = 0, lastFile = -1;
+                for (int i = 0; i < files.Count; i++)
+                {
+                    if (firstFile < 0 && range.FirstItem < at + counts[i]) { firstFile = i; skip = range.FirstItem - at; }
+                    if (range.FirstItem + range.Count <= at + counts[i]) { lastFile = i; break; }
+                    at += counts[i];
+                }
+                var loaded = FromNpyFiles(files.GetRange(firstFile, lastFile - firstFile + 1), model.InputItemShape);
+                return loaded.View(skip, range.Count);
+            }
+            default:
+            {
+                var whole = Load(range.Source, model, cancellationToken);
+                CheckRange(range.FirstItem, range.Count, whole.Count, whole.Description);
+                return whole.View(range.FirstItem, range.Count);
+            }
+        }
+    }
+
+    /// <summary>Items per .npy file, from the headers only (one item when the file's rank is the item's, else its first dimension).</summary>
+    internal static int[] NpyItemCounts(IReadOnlyList<string> files, int[] modelItemShape)
+    {
+        var counts = new int[files.Count];
+        for (int i = 0; i < files.Count; i++)
+        {
+            var header = NpyFile.ReadHeader(files[i]);
+            counts[i] = header.Shape.Length == modelItemShape.Length ? 1
+                : header.Shape.Length == modelItemShape.Length + 1 ? header.Shape[0]
+                : throw ShapeError(files[i], header.Shape, modelItemShape);
+        }
+        return counts;
+    }
+
+    private static void CheckRange(int first, int count, int total, string what)
+    {
+        if (first < 0 || count <= 0 || (long)first + count > total)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
+                $"Items {first}-{(long)first + count - 1} are outside {what} (items 0-{total - 1}).", first);
     }
 
     /// <summary>

@@ -16,6 +16,11 @@ public abstract record InputSource
     /// <summary>A tensor from the caller: float[] (item shape from the model, or <paramref name="shape"/> [N, ...]),
     /// or a multi-dimensional float array whose first dimension is N.</summary>
     public static InputSource FromArray(Array data, int[]? shape = null) => new ArrayInput(data, shape);
+
+    /// <summary>Items [<paramref name="firstItem"/>, firstItem + <paramref name="count"/>) of <paramref name="source"/>:
+    /// what one machine of a cross-machine run loads. A synthetic range is generated directly (the same values as
+    /// in the whole batch), an image range decodes only its files, a .npy range reads only the files it overlaps.</summary>
+    public static InputSource Range(InputSource source, int firstItem, int count) => new RangeInput(source, firstItem, count);
 }
 
 /// <summary>A seeded synthetic batch; see <see cref="InputSource.Synthetic"/>.</summary>
@@ -26,3 +31,6 @@ public sealed record FileInput(IReadOnlyList<string> Paths) : InputSource;
 
 /// <summary>A caller's array; see <see cref="InputSource.FromArray"/>.</summary>
 public sealed record ArrayInput(Array Data, int[]? Shape) : InputSource;
+
+/// <summary>A contiguous range of another source's items; see <see cref="InputSource.Range"/>.</summary>
+public sealed record RangeInput(InputSource Source, int FirstItem, int Count) : InputSource;

@@ -21,6 +21,8 @@ public static class PlanningErrorIds
     public const string NoUsableUnit = "NoUsableUnit";
     /// <summary>A re-plan range is outside the batch.</summary>
     public const string InvalidItemRange = "InvalidItemRange";
+    /// <summary>A machine is listed twice in a plan across machines (two sessions to one machine).</summary>
+    public const string DuplicateMachine = "DuplicateMachine";
 }
 
 /// <summary>

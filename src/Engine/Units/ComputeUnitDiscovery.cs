@@ -44,13 +44,28 @@ public sealed class ComputeUnitCatalog
     public ComputeUnit Find(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
+        var local = LocalId(id);
         var units = Discover();
-        var unit = units.FirstOrDefault(u => string.Equals(u.Id, id.Trim(), StringComparison.OrdinalIgnoreCase));
+        var unit = units.FirstOrDefault(u => string.Equals(u.Id, local, StringComparison.OrdinalIgnoreCase));
         if (unit is not null) return unit;
         var present = units.Count == 0 ? "(none)" : string.Join(", ", units.Select(u => u.Id));
         throw new HeteroBatchException("UnitNotFound", ErrorKind.ObjectNotFound,
             $"No compute unit '{id}' on {Environment.MachineName}. Units present: {present}. Run Get-ComputeUnit to list them.",
             id);
+    }
+
+    /// <summary>
+    /// The id on this machine of <paramref name="id"/>: a plain id as it is, <c>thismachine/gpu0</c> (or
+    /// <c>localhost/gpu0</c>) as <c>gpu0</c>. An id naming another machine throws <c>UnknownMachine</c>: that unit
+    /// is reached through a remote session, not found here. Throws <c>InvalidUnitId</c> for a malformed id.
+    /// </summary>
+    public static string LocalId(string id)
+    {
+        var address = UnitAddress.Parse(id);
+        if (!address.HasMachine || UnitAddress.IsThisMachine(address.MachineName)) return address.Unit;
+        throw new HeteroBatchException(UnitErrorIds.UnknownMachine, ErrorKind.ObjectNotFound,
+            $"Unit '{id}' is on machine '{address.MachineName}', not on this one ({Environment.MachineName}). " +
+            "Reach other machines through remoting: pass -Session (or -HostName) with a session to that machine.", id);
     }
 
     private IReadOnlyList<ComputeUnit> Probe()

@@ -1,18 +1,23 @@
 using System.Collections;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using HeteroBatch.Engine.Distributed;
 using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Inputs;
 using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Profiling;
 using HeteroBatch.PS.Completion;
 using HeteroBatch.PS.Infrastructure;
+using HeteroBatch.PS.Remoting;
+using HeteroBatch.Engine.Units;
 
 namespace HeteroBatch.PS.Cmdlets;
 
 /// <summary>
 /// Runs one batch across compute units in parallel: profiles what the table lacks, plans (or takes
 /// -Plan), runs every unit's share at once on its own worker, gathers outputs in order, and reports
-/// predicted against actual time.
+/// predicted against actual time. With -Session or -HostName, runs it across machines through
+/// PowerShell remoting: each machine runs its slice on its own units.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "HeteroInference", DefaultParameterSetName = SyntheticSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(InferenceResult))]
@@ -28,7 +33,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [ValidateNotNullOrEmpty]
     public string Model { get; set; } = "";
 
-    /// <summary>Units to run on (cpu, gpu0, CPU slices cpu:0 and cpu:1); default: every available unit, or the plan's units.</summary>
+    /// <summary>Units to run on (cpu, gpu0, CPU slices cpu:0 and cpu:1; node1/gpu0 for a unit of a remote machine); default: every available unit, or the plan's units.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("Id")]
     [ArgumentCompleter(typeof(UnitCompleter))]
@@ -106,6 +111,28 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [Alias("TablePath")]
     public string? Path { get; set; }
 
+    /// <summary>Run across the machines these sessions (New-PSSession, SSH or WinRM) lead to; the module must be installed on each.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public PSSession[]? Session { get; set; }
+
+    /// <summary>Run across these machines over SSH (host, user@host, user@host:port); sessions are opened for the run and closed after it.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? HostName { get; set; }
+
+    /// <summary>User name for the -HostName sessions; default: the one in the host name, else the SSH client's default.</summary>
+    [Parameter]
+    public string? UserName { get; set; }
+
+    /// <summary>Private key file for the -HostName sessions; default: the SSH client's keys and agent.</summary>
+    [Parameter]
+    public string? KeyFilePath { get; set; }
+
+    /// <summary>SSH options for the -HostName sessions, as New-PSSession -Options takes them (e.g. @{ ConnectTimeout = 10 }).</summary>
+    [Parameter]
+    public Hashtable? SSHOption { get; set; }
+
     protected override void ProcessRecord()
     {
         var bound = MyInvocation.BoundParameters;
@@ -118,6 +145,12 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         var outputPath = string.IsNullOrEmpty(OutputPath) ? null : PerfTableCmdletSupport.ResolvePath(this, OutputPath);
         if (outputPath is not null && !ShouldProcess(outputPath, "Write the outputs")) return;
         if (UpdatePerfTable && !ShouldProcess(Path ?? "the performance table", "Fold the measured times")) return;
+
+        if (Session is { Length: > 0 } || HostName is { Length: > 0 })
+        {
+            RunAcrossMachines(input, outputPath);
+            return;
+        }
 
         var request = new InferenceRequest
         {
@@ -155,6 +188,75 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             }
         }, Model);
 
+        WriteResult(result);
+    }
+
+    /// <summary>The batch across the machines of -Session and -HostName (and this one, for units named localhost/...).</summary>
+    private void RunAcrossMachines(InputSource input, string? outputPath)
+    {
+        var targets = new RemoteTargets
+        {
+            Sessions = Session ?? Array.Empty<PSSession>(),
+            HostNames = HostName ?? Array.Empty<string>(),
+            UserName = UserName,
+            KeyFilePath = string.IsNullOrEmpty(KeyFilePath) ? null : PerfTableCmdletSupport.ResolvePath(this, KeyFilePath),
+            SshOptions = SSHOption,
+        };
+        var units = Unit ?? Plan?.Shares.Select(s => s.Unit).ToArray();
+        var model = ModelArgument.Resolve(this, Model);
+        var tablePath = string.IsNullOrEmpty(Path) ? null : PerfTableCmdletSupport.ResolvePath(this, Path);
+        var options = BackendOptionArguments.Build(ThreadCount, BackendOption);
+        var activityId = NewActivityId();
+        var activity = $"Invoke-HeteroInference {Model} across machines";
+        var result = RunEngine((sink, ct) =>
+        {
+            var progress = ProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
+                p.Stage == ExecutionStage.Executing && p.TotalItems > 0 ? $"{p.ItemsDone}/{p.TotalItems} items: " +
+                    string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " dropped out" : "")}"))
+                : string.IsNullOrEmpty(p.Activity) ? p.Stage.ToString() : p.Activity)
+            {
+                PercentComplete = p.PercentComplete,
+                CurrentOperation = p.Stage.ToString(),
+            })));
+            try
+            {
+                progress.Report(new ExecutionProgress { Stage = ExecutionStage.Resolving, Activity = "connecting to the machines" });
+                // Units named localhost/... (or by this machine's name) run here, in process, beside the remote ones.
+                bool includeLocal = units?.Any(u => UnitAddress.Parse(u) is { HasMachine: true } a && UnitAddress.IsThisMachine(a.MachineName)) == true;
+                using var machines = RemoteMachines.Open(targets, ct);
+                if (includeLocal) machines.AddLocal();
+                return DistributedInference.Run(new DistributedRequest
+                {
+                    Model = model,
+                    Machines = machines.Runners,
+                    Units = units,
+                    CpuSlices = CpuSlices,
+                    Input = input,
+                    Plan = Plan,
+                    Algorithm = Algorithm,
+                    PerfTablePath = tablePath,
+                    NoAutoProfile = NoAutoProfile,
+                    UpdatePerfTable = UpdatePerfTable,
+                    OutputPath = outputPath,
+                    BackendOptions = options,
+                }, progress, ct);
+            }
+            finally
+            {
+                PostProgressCompleted(sink, activityId, activity);
+            }
+        }, Model);
+        WriteResult(result);
+    }
+
+    private void WriteResult(InferenceResult result)
+    {
+        foreach (var machine in result.Machines.Where(m => m.Failed))
+        {
+            var why = machine.Error ?? "it failed.";
+            if (!why.Contains(machine.Unit, StringComparison.OrdinalIgnoreCase)) why = $"Machine {machine.Unit} dropped out: {why}";
+            WriteWarning($"{why} Its items were re-run on the other machines and completed.");
+        }
         foreach (var failed in result.Units.Where(u => u.Failed))
         {
             WriteWarning($"Unit {failed.Unit} failed: {failed.Error}. Its items were re-planned onto the other units and completed.");

@@ -20,7 +20,8 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
     private const string DefaultSet = "Default";
 
     private readonly List<string> _units = new();
-    private string? _pipedMachine;
+    private readonly List<(string Machine, string Unit)> _piped = new();
+    private string[]? _machinesGiven;
 
     /// <summary>Model as named in the table: a zoo name, or an ONNX path (then its content hash selects the rows).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -32,16 +33,17 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     public int BatchSize { get; set; }
 
-    /// <summary>Units to split over, as named in the table (or ComputeUnit objects from the pipeline); default: this machine's available units, or every unit of -MachineName in the table.</summary>
+    /// <summary>Units to split over, as named in the table (or ComputeUnit objects from the pipeline), node1/gpu0 for a unit of machine node1 (plans across machines); default: this machine's available units, or every unit of -MachineName in the table.</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [Alias("Id")]
     [ArgumentCompleter(typeof(UnitCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Unit { get; set; }
 
-    /// <summary>Plan with the rows of this machine (for a table imported from another host); default: this machine when -Unit names local units.</summary>
+    /// <summary>Plan with the rows of this machine (for a table imported from another host); several machines plan across them; default: this machine when -Unit names local units.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? MachineName { get; set; }
+    [ValidateNotNullOrEmpty]
+    public string[]? MachineName { get; set; }
 
     /// <summary>Optimal (default, exact minimum of the predicted makespan), Greedy (the seed paper's search), Proportional or Even.</summary>
     [Parameter]
@@ -56,10 +58,21 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
     [Alias("TablePath")]
     public string? Path { get; set; }
 
+    protected override void BeginProcessing()
+    {
+        // Machines named on the command line (piped records bind theirs one record at a time, in ProcessRecord).
+        _machinesGiven = MachineName;
+    }
+
     protected override void ProcessRecord()
     {
+        if (MyInvocation.ExpectingInput && MachineName is { Length: 1 } piped && !ReferenceEquals(MachineName, _machinesGiven))
+        {
+            // A record from the pipeline with its machine (Get-ComputeUnit -Session): keep which machine each unit is on.
+            foreach (var u in Unit ?? Array.Empty<string>()) _piped.Add((piped[0], u));
+            return;
+        }
         if (Unit is not null) _units.AddRange(Unit);
-        if (MyInvocation.ExpectingInput && MachineName is not null) _pipedMachine ??= MachineName;
     }
 
     protected override void EndProcessing()
@@ -70,10 +83,19 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         {
             var rows = store.Read().Entries;
             var (name, hash) = ModelIdentity(modelArgument);
-            var machine = MachineName ?? _pipedMachine;
-            IReadOnlyList<string> units = _units.Count > 0
-                ? _units.Distinct(StringComparer.OrdinalIgnoreCase).ToArray()
-                : DefaultUnits(rows, name, hash, ref machine);
+            var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            var ids = _units.Select(UnitAddress.Parse).ToList();
+            var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            if (ids.Any(a => a.HasMachine) || machines.Count > 1 || pipedMachines.Count > 1)
+            {
+                ids.AddRange(_piped.Select(p => new UnitAddress(p.Machine, p.Unit)));
+                return MachinePlanner.Plan(rows, name, hash, AcrossMachines(rows, name, hash, ids, machines), BatchSize, Algorithm, BackendOptions, ct);
+            }
+
+            // One machine: the units given or piped, on the machine given or piped (default this one).
+            var machine = machines.FirstOrDefault() ?? pipedMachines.FirstOrDefault();
+            var unitIds = _units.Concat(_piped.Select(p => p.Unit)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+            IReadOnlyList<string> units = unitIds.Length > 0 ? unitIds : DefaultUnits(rows, name, hash, ref machine);
             machine ??= Environment.MachineName;
             return BatchPlanner.Plan(rows, new PlanRequest
             {
@@ -82,6 +104,38 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             }, ct);
         }, Model);
         WriteObject(plan);
+    }
+
+    /// <summary>
+    /// The machines and units of a plan across machines: node1/cpu names one machine's unit; a plain id is that unit on
+    /// every machine named; a machine named (by -MachineName or an id) without units of its own takes all of its units
+    /// in the table for the model. Names are matched to the table's spelling; localhost means this machine.
+    /// </summary>
+    private static List<MachineUnits> AcrossMachines(IReadOnlyList<PerfEntry> rows, string model, string hash, List<UnitAddress> ids, List<string> machinesGiven)
+    {
+        string Canonical(string machine)
+        {
+            if (UnitAddress.IsThisMachine(machine)) machine = Environment.MachineName;
+            return rows.Select(r => r.MachineName).FirstOrDefault(m => string.Equals(m, machine, StringComparison.OrdinalIgnoreCase)) ?? machine;
+        }
+
+        var order = new List<string>();
+        foreach (var m in machinesGiven.Concat(ids.Where(a => a.HasMachine).Select(a => a.MachineName!)).Select(Canonical))
+            if (!order.Contains(m, StringComparer.OrdinalIgnoreCase)) order.Add(m);
+        var plain = ids.Where(a => !a.HasMachine).Select(a => a.Unit).ToList();
+        var result = new List<MachineUnits>();
+        foreach (var machine in order)
+        {
+            var units = ids.Where(a => a.HasMachine && string.Equals(Canonical(a.MachineName!), machine, StringComparison.OrdinalIgnoreCase))
+                .Select(a => a.Unit).Concat(plain).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            if (units.Count == 0)
+            {
+                string? m = machine;
+                units = DefaultUnits(rows, model, hash, ref m).ToList();
+            }
+            result.Add(new MachineUnits { MachineName = machine, Units = units });
+        }
+        return result;
     }
 
     /// <summary>A zoo name plans by name (no need to generate the network); a file plans by its content hash.</summary>

@@ -1,0 +1,699 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Execution;
+using HeteroBatch.Engine.Inputs;
+using HeteroBatch.Engine.Planning;
+using HeteroBatch.Engine.Profiling;
+using HeteroBatch.Engine.Table;
+using HeteroBatch.Engine.Units;
+
+namespace HeteroBatch.Engine.Distributed;
+
+/// <summary>Invoke-HeteroInference across machines, as one request to <see cref="DistributedInference.Run"/>.</summary>
+public sealed record DistributedRequest
+{
+    /// <summary>Zoo name or model path; a path must be readable at the same place on every machine.</summary>
+    public required string Model { get; init; }
+    /// <summary>The machines (at least one). Each is used by this run only, one call at a time.</summary>
+    public required IReadOnlyList<IMachineRunner> Machines { get; init; }
+    /// <summary>Unit ids: <c>machine/unit</c> (the machine by the name it reports or by its address) for one machine's
+    /// unit, a plain id (<c>cpu</c>) for that unit on every machine; null or empty: every available unit of every
+    /// machine (or the units of <see cref="Plan"/>). A machine none of the ids names takes no part.</summary>
+    public IReadOnlyList<string>? Units { get; init; }
+    public int CpuSlices { get; init; } = 1;
+    public required InputSource Input { get; init; }
+    /// <summary>A plan across machines (from Split-Batch or <see cref="MachinePlanner"/>) to run as given.</summary>
+    public BatchPlan? Plan { get; init; }
+    public PlanAlgorithm Algorithm { get; init; } = PlanAlgorithm.Optimal;
+    /// <summary>The table that plans the run and keeps every machine's rows (profiled ones are added); null: the default table.</summary>
+    public string? PerfTablePath { get; init; }
+    public bool NoAutoProfile { get; init; }
+    /// <summary>How missing rows are profiled (on their machines); without BatchSizes the grid goes up to the batch size (at most 129).</summary>
+    public ProfileOptions? ProfileOptions { get; init; }
+    public bool UpdatePerfTable { get; init; }
+    public double FoldWeight { get; init; } = PerfTableMerge.DefaultFoldWeight;
+    /// <summary>Write the output tensor here as .npy (on this machine); null writes nothing.</summary>
+    public string? OutputPath { get; init; }
+    public BackendOptions? BackendOptions { get; init; }
+}
+
+/// <summary>
+/// Runs one batch across machines: asks every machine for its units and the model (all must resolve it to the same
+/// file), profiles on their own machines the units the table lacks and keeps the rows in this machine's table, plans
+/// in two levels (<see cref="MachinePlanner"/>: machines by their aggregate curves plus their call overhead, then
+/// each machine's units), sends each machine its slice — file paths, a synthetic batch's seed, or a tensor's bytes —
+/// with its local plan, and gathers the outputs in item order. A machine that drops out (<see cref="MachineFailedException"/>
+/// or any failure other than bad input) has its slice re-planned over the machines still running, as the executor
+/// does for a failed unit; items no machine can compute end the run with <c>ItemsNotComputed</c>.
+/// </summary>
+public static class DistributedInference
+{
+    /// <summary>How long a cancelled run waits for its machines to answer before it returns anyway.</summary>
+    private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>Runs <paramref name="request"/>. Throws <see cref="HeteroBatchException"/> (UnknownMachine, UnitNotFound,
+    /// ModelMismatch, DuplicateMachine, the input ErrorIds, MissingProfile, InvalidPlan, ItemsNotComputed, …) or
+    /// <see cref="OperationCanceledException"/>.</summary>
+    public static InferenceResult Run(DistributedRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var clock = Stopwatch.StartNew();
+        var machines = Prepare(request, progress, cancellationToken);
+        var model = machines[0].Description.Model!;
+
+        Report(progress, ExecutionStage.LoadingInput, "reading the input's layout");
+        var slicer = InputSlicer.Create(request.Input, model);
+        int batchSize = slicer.Count;
+
+        var store = new PerfTableStore(request.PerfTablePath);
+        IReadOnlyList<PerfEntry> rows = store.Read();
+        if (request.Plan is null)
+        {
+            var missing = machines.Select(m => (Machine: m, Units: m.UnitIds.Where(u => !HasRows(rows, model, m, u)).ToArray()))
+                .Where(x => x.Units.Length > 0).ToList();
+            if (missing.Count > 0)
+            {
+                if (request.NoAutoProfile)
+                    throw new HeteroBatchException(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
+                        $"The perf table {store.Path} has no measurements of model '{model.Name}' on " +
+                        string.Join(", ", missing.SelectMany(x => x.Units.Select(u => $"{UnitAddress.Qualify(x.Machine.Name, u)} (options '{x.Machine.Options[u]}')"))) +
+                        ". Profile them on their machines (Invoke-Command -Session $s { Measure-BatchProfile ... } | Set-PerfTable), or leave out -NoAutoProfile.",
+                        string.Join(",", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u)))));
+                ProfileMissing(request, store, model, missing, batchSize, progress, cancellationToken);
+                rows = store.Read();
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Report(progress, ExecutionStage.Planning, $"planning {batchSize} items over {machines.Count} machine(s)");
+        IReadOnlyList<MachineCostModel>? costModels = null;
+        try
+        {
+            costModels = MachinePlanner.CostModels(rows, model.Name, model.Hash, machines.Select(m => new MachineUnits
+            {
+                MachineName = m.Name, Units = m.UnitIds, UnitOptions = m.Options, DelayMs = m.Runner.OverheadMs,
+            }));
+        }
+        catch (HeteroBatchException) when (request.Plan is not null)
+        {
+            // A given plan runs without the table; failed slices are then re-planned by measured speed.
+        }
+        var plan = request.Plan is { } given
+            ? CheckPlan(given, batchSize, machines, model)
+            : MachinePlanner.Plan(costModels!, batchSize, request.Algorithm, cancellationToken: cancellationToken);
+
+        var run = new RunState(request, machines, model, slicer, costModels, plan, progress, cancellationToken);
+        var result = run.Execute(clock);
+
+        if (request.OutputPath is not null)
+        {
+            Report(progress, ExecutionStage.WritingOutput, $"writing {request.OutputPath}");
+            var full = Path.GetFullPath(request.OutputPath);
+            result.GetOutput()!.SaveNpy(full);
+            result = result with { OutputPath = full };
+        }
+        if (request.UpdatePerfTable)
+        {
+            Report(progress, ExecutionStage.UpdatingTable, "folding measured times into the perf table");
+            var measured = run.Measured();
+            if (measured.Count > 0) store.Fold(measured, request.FoldWeight, cancellationToken: cancellationToken);
+        }
+        Report(progress, ExecutionStage.Done, "done", 100);
+        return result;
+    }
+
+    /// <summary>Asks every machine about the model and its units; picks each machine's units from the ids given.</summary>
+    internal static List<MachineState> Prepare(DistributedRequest request, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var runners = request.Machines ?? Array.Empty<IMachineRunner>();
+        if (runners.Count == 0)
+            throw new HeteroBatchException(ExecutionErrorIds.NoUnits, ErrorKind.InvalidArgument, "No machine was given to run the batch on.");
+        var ids = request.Units is { Count: > 0 } given ? given.Where(u => !string.IsNullOrWhiteSpace(u)).ToList()
+            : request.Plan is { MachineShares.Length: > 0 } plan ? plan.Shares.Select(s => s.Unit).ToList()
+            : null;
+        var addresses = ids?.Select(UnitAddress.Parse).ToList();
+        string backendKey = (request.BackendOptions ?? BackendOptions.Default).Key;
+        Report(progress, ExecutionStage.Resolving, $"asking {string.Join(", ", runners.Select(r => r.Address))} about {request.Model}");
+
+        MachineQuery QueryFor(IReadOnlyList<string>? units) => new()
+        {
+            Model = request.Model, Units = units?.ToArray(), CpuSlices = request.CpuSlices, BackendOptions = backendKey,
+        };
+
+        // First round: ids that name a machine by its address (or no machine) are known before anyone answers.
+        var wanted = runners.Select(r => addresses?.Where(a => a.IsOn(r.Address)).Select(a => a.Unit).Distinct(StringComparer.OrdinalIgnoreCase).ToList()).ToList();
+        var descriptions = Parallel(runners.Count, i =>
+            addresses is not null && wanted[i]!.Count == 0
+                ? runners[i].Describe(new MachineQuery(), cancellationToken)   // only its name, to match ids below
+                : runners[i].Describe(QueryFor(wanted[i]), cancellationToken), cancellationToken);
+
+        if (addresses is not null)
+        {
+            // Ids that name a machine by the name it reports.
+            var again = new HashSet<int>();
+            foreach (var a in addresses.Where(a => a.HasMachine))
+            {
+                int byAddress = Enumerable.Range(0, runners.Count).FirstOrDefault(i => Same(runners[i].Address, a.MachineName), -1);
+                if (byAddress >= 0) continue;
+                int byName = Enumerable.Range(0, runners.Count).FirstOrDefault(i => Same(descriptions[i].MachineName, a.MachineName), -1);
+                if (byName < 0)
+                    throw new HeteroBatchException(UnitErrorIds.UnknownMachine, ErrorKind.ObjectNotFound,
+                        $"Unit '{a}' names machine '{a.MachineName}', but no session leads there. The machines of this run are " +
+                        string.Join(", ", Enumerable.Range(0, runners.Count).Select(i => Same(runners[i].Address, descriptions[i].MachineName)
+                            ? descriptions[i].MachineName : $"{descriptions[i].MachineName} ({runners[i].Address})")) +
+                        ". Add a session to that machine or correct the id.", a.ToString());
+                if (!wanted[byName]!.Contains(a.Unit, StringComparer.OrdinalIgnoreCase)) { wanted[byName]!.Add(a.Unit); again.Add(byName); }
+            }
+            var redo = again.Where(i => wanted[i]!.Count > 0).ToList();
+            var answers = Parallel(redo.Count, k => runners[redo[k]].Describe(QueryFor(wanted[redo[k]]), cancellationToken), cancellationToken);
+            for (int k = 0; k < redo.Count; k++) descriptions[redo[k]] = answers[k];
+        }
+
+        var machines = new List<MachineState>();
+        for (int i = 0; i < runners.Count; i++)
+        {
+            if (addresses is not null && wanted[i]!.Count == 0) continue;
+            var d = descriptions[i];
+            if (d.Model is null || d.Units.Length == 0)
+                throw new HeteroBatchException(ExecutionErrorIds.NoUnits, ErrorKind.ResourceUnavailable,
+                    $"Machine {d.MachineName} ({runners[i].Address}) has no available unit to run '{request.Model}' on. Run Get-ComputeUnit -Session there to see why.", d.MachineName);
+            machines.Add(new MachineState(runners[i], d));
+        }
+        if (machines.Count == 0)
+            throw new HeteroBatchException(ExecutionErrorIds.NoUnits, ErrorKind.InvalidArgument, "None of the unit ids names a unit of the machines given.");
+
+        var twice = machines.GroupBy(m => m.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+            throw new HeteroBatchException(DistributedErrorIds.DuplicateMachine, ErrorKind.InvalidArgument,
+                $"{twice.Count()} sessions lead to machine '{twice.Key}' ({string.Join(", ", twice.Select(m => m.Runner.Address))}); give each machine once.", twice.Key);
+        var hashes = machines.GroupBy(m => m.Description.Model!.Hash, StringComparer.OrdinalIgnoreCase).ToList();
+        if (hashes.Count > 1)
+            throw new HeteroBatchException(DistributedErrorIds.ModelMismatch, ErrorKind.InvalidData,
+                $"The machines resolve '{request.Model}' to different files: " +
+                string.Join("; ", hashes.Select(g => $"{string.Join(", ", g.Select(m => m.Name))}: {g.First().Description.Model!.ShortHash}")) +
+                ". Give every machine the same model file (a path on shared storage, or the same zoo name and module version).", request.Model);
+        return machines;
+    }
+
+    /// <summary>Runs <paramref name="work"/> for 0..count-1 at once (one thread each: the calls wait on other machines) and
+    /// returns the results in order; the first failure (in index order) is thrown.</summary>
+    internal static T[] Parallel<T>(int count, Func<int, T> work, CancellationToken cancellationToken)
+    {
+        var tasks = Enumerable.Range(0, count)
+            .Select(i => Task.Factory.StartNew(() => work(i), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+            .ToArray();
+        try { Task.WaitAll(tasks, cancellationToken); }
+        catch (AggregateException) { }
+        foreach (var t in tasks)
+            if (t.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(t.Exception!.InnerExceptions[0]).Throw();
+        cancellationToken.ThrowIfCancellationRequested();
+        return tasks.Select(t => t.Result).ToArray();
+    }
+
+    private static bool HasRows(IReadOnlyList<PerfEntry> rows, ModelFacts model, MachineState machine, string unit) =>
+        rows.Any(r => Same(r.MachineName, machine.Name) && Same(r.Unit, unit)
+                      && string.Equals(r.Status, PerfStatus.Ok, StringComparison.OrdinalIgnoreCase)
+                      && (Same(r.ModelHash, model.Hash) || (string.IsNullOrEmpty(r.ModelHash) && Same(r.Model, model.Name)))
+                      && OptionsKey(r.BackendOptions) == machine.Options[unit]);
+
+    private static void ProfileMissing(DistributedRequest request, PerfTableStore store, ModelFacts model,
+        List<(MachineState Machine, string[] Units)> missing, int batchSize, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var options = request.ProfileOptions ?? new ProfileOptions();
+        if (options.BatchSizes is null) options = options with { MaxBatchSize = Math.Clamp(batchSize, 1, 129) };
+        Report(progress, ExecutionStage.Profiling,
+            $"profiling {string.Join(", ", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u))))} on their machines");
+        var gate = new object();
+        // Each machine profiles its own units; rows are kept as each machine finishes, so a later failure loses nothing.
+        Parallel(missing.Count, i =>
+        {
+            var (machine, units) = missing[i];
+            var rows = machine.Runner.Profile(new ProfileRequest
+            {
+                Model = request.Model,
+                ModelHash = model.Hash,
+                UnitOptions = units.ToDictionary(u => u, u => machine.Options[u], StringComparer.OrdinalIgnoreCase),
+                CpuSlices = request.CpuSlices,
+                Options = options,
+            }, null, cancellationToken);
+            lock (gate) store.Merge(rows, cancellationToken: cancellationToken);
+            return rows.Count;
+        }, cancellationToken);
+    }
+
+    /// <summary>Checks a given plan against the machines and the batch; throws InvalidPlan or UnknownMachine.</summary>
+    private static BatchPlan CheckPlan(BatchPlan plan, int batchSize, List<MachineState> machines, ModelFacts model)
+    {
+        if (plan.MachineShares.Length == 0)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidPlan, ErrorKind.InvalidArgument,
+                "The plan is for one machine, not across machines. Plan across machines with Split-Batch -Unit node1/cpu, node2/cpu (or run this plan without -Session on its machine).", plan.Model);
+        if (plan.BatchSize != batchSize)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidPlan, ErrorKind.InvalidArgument,
+                $"The plan is for a batch of {plan.BatchSize} items but the input has {batchSize}. Plan again for this batch.", plan.BatchSize);
+        if (!string.IsNullOrEmpty(plan.ModelHash) && !Same(plan.ModelHash, model.Hash))
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidPlan, ErrorKind.InvalidArgument,
+                $"The plan was made for another model ({plan.Model}) than '{model.Name}' ({model.ShortHash}).", plan.Model);
+        int next = 0;
+        foreach (var share in plan.MachineShares.Where(s => s.Items > 0).OrderBy(s => s.Offset))
+        {
+            if (!machines.Any(m => Same(m.Name, share.MachineName)))
+                throw new HeteroBatchException(UnitErrorIds.UnknownMachine, ErrorKind.ObjectNotFound,
+                    $"The plan gives items to machine '{share.MachineName}', which is not among the machines of this run ({string.Join(", ", machines.Select(m => m.Name))}).", share.MachineName);
+            if (share.Offset != next)
+                throw new HeteroBatchException(ExecutionErrorIds.InvalidPlan, ErrorKind.InvalidArgument,
+                    $"The machines' slices of the plan do not tile the batch: machine '{share.MachineName}' starts at item {share.Offset}, not {next}.", share.MachineName);
+            next += share.Items;
+        }
+        if (next != batchSize)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidPlan, ErrorKind.InvalidArgument,
+                $"The machines' slices of the plan cover {next} items, not the batch of {batchSize}.", plan.BatchSize);
+        return plan;
+    }
+
+    internal static bool Same(string? a, string? b) => string.Equals(a ?? "", b ?? "", StringComparison.OrdinalIgnoreCase);
+
+    private static string OptionsKey(string? key)
+    {
+        try { return BackendOptions.Parse(key).Key; }
+        catch (HeteroBatchException) { return key ?? ""; }
+    }
+
+    private static void Report(IProgress<ExecutionProgress>? progress, ExecutionStage stage, string activity, int percent = -1) =>
+        progress?.Report(new ExecutionProgress { Stage = stage, Activity = activity, PercentComplete = percent });
+
+    /// <summary>A machine of a run: what it said about itself, and what it has done so far.</summary>
+    internal sealed class MachineState
+    {
+        public MachineState(IMachineRunner runner, MachineDescription description)
+        {
+            Runner = runner;
+            Description = description;
+            UnitIds = description.Units.Select(u => u.Id).ToArray();
+            Options = description.Units.ToDictionary(u => u.Id, u => description.UnitOptions.GetValueOrDefault(u.Id) ?? "", StringComparer.OrdinalIgnoreCase);
+        }
+
+        public IMachineRunner Runner { get; }
+        public MachineDescription Description { get; }
+        public string Name => Description.MachineName;
+        public string[] UnitIds { get; }
+        public Dictionary<string, string> Options { get; }
+
+        /// <summary>One call to the machine at a time (a PowerShell session runs one command at a time).</summary>
+        public readonly SemaphoreSlim Gate = new(1, 1);
+        public volatile bool Failed;
+        public Exception? Error;
+        public readonly List<Finished> Done = new();
+        public readonly List<Slice> Outstanding = new();
+        public int ItemsAssigned, ItemsDone, InFlightDone;
+        public double RunningSinceMs = double.NaN;
+    }
+
+    /// <summary>A contiguous slice of the batch for one machine, with the machine's plan for it (null: it plans itself).</summary>
+    internal sealed record Slice(MachineState Machine, int Offset, int Count, BatchPlan? LocalPlan, bool Replanned, double PredictedMs);
+
+    internal sealed record Finished(Slice Slice, ShareResult Result, double StartMs, double EndMs, double TransferMs);
+
+    private sealed record Completion(Slice Slice, Exception? Error, bool Cancelled);
+
+    private sealed class RunState
+    {
+        private readonly DistributedRequest _request;
+        private readonly List<MachineState> _machines;
+        private readonly ModelFacts _model;
+        private readonly InputSlicer _slicer;
+        private readonly IReadOnlyList<MachineCostModel>? _costModels;
+        private readonly BatchPlan _plan;
+        private readonly IProgress<ExecutionProgress>? _progress;
+        private readonly CancellationTokenSource _stop;
+        private readonly BlockingCollection<Completion> _completions = new();
+        private readonly Stopwatch _clock = new();
+        private readonly float[] _output;
+        private readonly int _outPerItem;
+        private int _totalDone;
+
+        public RunState(DistributedRequest request, List<MachineState> machines, ModelFacts model, InputSlicer slicer,
+            IReadOnlyList<MachineCostModel>? costModels, BatchPlan plan, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+        {
+            _request = request;
+            _machines = machines;
+            _model = model;
+            _slicer = slicer;
+            _costModels = costModels;
+            _plan = plan;
+            _progress = progress;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _outPerItem = model.OutputElementsPerItem;
+            _output = GC.AllocateUninitializedArray<float>(checked(_outPerItem * slicer.Count));
+        }
+
+        public InferenceResult Execute(Stopwatch total)
+        {
+            var token = _stop.Token;
+            var uncomputed = new List<(int From, int To)>();
+            Exception? abort = null;
+            int pending = 0;
+            _clock.Start();
+            foreach (var share in _plan.MachineShares.Where(s => s.Items > 0))
+            {
+                Post(new Slice(Machine(share.MachineName), share.Offset, share.Items, MachinePlanner.LocalPlan(_plan, share.MachineName), false, share.PredictedMs));
+                pending++;
+            }
+            ReportProgress();
+
+            bool stopping = false;
+            TimeSpan deadline = TimeSpan.MaxValue;
+            while (pending > 0)
+            {
+                Completion? done;
+                if (!stopping)
+                {
+                    try { done = _completions.Take(token); }
+                    catch (OperationCanceledException)
+                    {
+                        stopping = true;
+                        deadline = _clock.Elapsed + CancelGrace;
+                        continue;
+                    }
+                }
+                else
+                {
+                    var left = deadline - _clock.Elapsed;
+                    if (left <= TimeSpan.Zero || !_completions.TryTake(out done, left)) break;
+                }
+                pending--;
+                if (done.Error is null || done.Cancelled || stopping) continue;
+                if (IsRequestError(done.Error))
+                {
+                    // Bad input or a bad plan fails the same way everywhere: stop, and say what is wrong.
+                    abort = done.Error;
+                    _stop.Cancel();
+                    continue;
+                }
+
+                var machine = done.Slice.Machine;
+                lock (machine) machine.Error ??= done.Error;
+                machine.Failed = true;
+                var replacement = Replan(done.Slice);
+                if (replacement.Count == 0) uncomputed.Add((done.Slice.Offset, done.Slice.Offset + done.Slice.Count));
+                foreach (var slice in replacement)
+                {
+                    Post(slice);
+                    pending++;
+                }
+                ReportProgress();
+            }
+
+            if (abort is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(abort).Throw();
+            if (stopping || token.IsCancellationRequested) throw new OperationCanceledException("The inference run was cancelled.", token);
+            _clock.Stop();
+            if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);
+            return BuildResult(total);
+        }
+
+        private MachineState Machine(string name) =>
+            _machines.FirstOrDefault(m => Same(m.Name, name))
+            ?? throw new HeteroBatchException(UnitErrorIds.UnknownMachine, ErrorKind.ObjectNotFound, $"Machine '{name}' is not part of this run.", name);
+
+        private void Post(Slice slice)
+        {
+            var m = slice.Machine;
+            lock (m)
+            {
+                m.ItemsAssigned += slice.Count;
+                m.Outstanding.Add(slice);
+            }
+            Task.Factory.StartNew(() => RunSlice(slice), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        /// <summary>Runs on a thread of its own; the machine's gate keeps its calls one at a time.</summary>
+        private void RunSlice(Slice slice)
+        {
+            var m = slice.Machine;
+            var token = _stop.Token;
+            bool entered = false;
+            try
+            {
+                m.Gate.Wait(token);
+                entered = true;
+                if (m.Failed) throw new MachineFailedException(m.Name, $"Machine {m.Name} dropped out earlier in this run.");
+                double start = _clock.Elapsed.TotalMilliseconds;
+                lock (m) m.RunningSinceMs = start;
+                var request = new ShareRequest
+                {
+                    Model = _request.Model,
+                    ModelHash = _model.Hash,
+                    Units = m.UnitIds,
+                    CpuSlices = _request.CpuSlices,
+                    BackendOptions = (_request.BackendOptions ?? BackendOptions.Default).Key,
+                    Input = _slicer.For(slice.Offset, slice.Count),
+                    Plan = slice.LocalPlan,
+                    Algorithm = _request.Algorithm,
+                    PerfTablePath = _request.PerfTablePath,
+                    FirstItem = slice.Offset,
+                };
+                var tensor = _slicer.TensorFor(slice.Offset, slice.Count);
+                var itemsDone = new CallbackProgress(n => { Volatile.Write(ref m.InFlightDone, n); ReportProgress(); });
+                var result = m.Runner.Run(request, tensor, itemsDone, token);
+                double end = _clock.Elapsed.TotalMilliseconds;
+                var output = result.Output ?? Array.Empty<float>();
+                if (result.Items != slice.Count || output.Length != slice.Count * _outPerItem)
+                    throw new HeteroBatchException(DistributedErrorIds.RemoteProtocolError, ErrorKind.DeviceError,
+                        $"Machine {m.Name} returned {result.Items} items ({output.Length} values) for a slice of {slice.Count} items of {_outPerItem} values.", m.Name);
+                output.CopyTo(_output.AsSpan(slice.Offset * _outPerItem, output.Length));
+                lock (m)
+                {
+                    m.Done.Add(new Finished(slice, result, start, end, Math.Max(0, end - start - result.WallMs)));
+                    m.ItemsDone += slice.Count;
+                    m.InFlightDone = 0;
+                    m.Outstanding.Remove(slice);
+                    m.RunningSinceMs = double.NaN;
+                }
+                Interlocked.Add(ref _totalDone, slice.Count);
+                ReportProgress();
+                _completions.Add(new Completion(slice, null, false));
+            }
+            catch (Exception e)
+            {
+                lock (m)
+                {
+                    m.InFlightDone = 0;
+                    m.Outstanding.Remove(slice);
+                    m.RunningSinceMs = double.NaN;
+                }
+                _completions.Add(new Completion(slice, e, token.IsCancellationRequested));
+            }
+            finally
+            {
+                if (entered) m.Gate.Release();
+            }
+        }
+
+        private static bool IsRequestError(Exception e) =>
+            e is HeteroBatchException { Kind: ErrorKind.InvalidArgument or ErrorKind.InvalidData } hb
+            && hb.ErrorId != DistributedErrorIds.RemoteProtocolError;
+
+        /// <summary>The failed slice's items over the machines still running: by the table's curves (each machine's
+        /// queued work as its busy time) when the run has them, else by each machine's measured speed.</summary>
+        private List<Slice> Replan(Slice failed)
+        {
+            var candidates = _machines.Where(m => !m.Failed).ToList();
+            if (candidates.Count == 0) return new List<Slice>();
+            double now = _clock.Elapsed.TotalMilliseconds;
+            var busy = new Dictionary<string, double>(StringComparer.OrdinalIgnoreCase);
+            foreach (var m in candidates)
+            {
+                lock (m)
+                {
+                    double queued = m.Outstanding.Sum(s => s.PredictedMs);
+                    double running = double.IsNaN(m.RunningSinceMs) ? 0 : now - m.RunningSinceMs;
+                    busy[m.Name] = Math.Max(0, queued - running);
+                }
+            }
+
+            if (_costModels is not null)
+            {
+                try
+                {
+                    var plan = MachinePlanner.Replan(_costModels, failed.Offset, failed.Count, candidates.Select(m => m.Name), busy, _request.Algorithm);
+                    return plan.MachineShares.Where(s => s.Items > 0)
+                        .Select(s => new Slice(Machine(s.MachineName), s.Offset, s.Items, MachinePlanner.LocalPlan(plan, s.MachineName), true, s.PredictedMs))
+                        .ToList();
+                }
+                catch (HeteroBatchException) { }
+            }
+            return ReplanBySpeed(failed, candidates, busy);
+        }
+
+        private List<Slice> ReplanBySpeed(Slice failed, List<MachineState> candidates, Dictionary<string, double> busy)
+        {
+            var msPerItem = candidates.Select(m =>
+            {
+                lock (m)
+                {
+                    int items = m.Done.Sum(d => d.Slice.Count);
+                    double ms = m.Done.Sum(d => d.EndMs - d.StartMs);
+                    if (items > 0 && ms > 0) return ms / items;
+                }
+                var share = _plan.MachineShares.FirstOrDefault(s => Same(s.MachineName, m.Name));
+                return share is { Items: > 0, PredictedMs: > 0 } ? share.PredictedMs / share.Items : double.NaN;
+            }).ToArray();
+            var known = msPerItem.Where(double.IsFinite).ToList();
+            double fallback = known.Count > 0 ? known.Average() : 1;
+            for (int i = 0; i < msPerItem.Length; i++) if (!double.IsFinite(msPerItem[i])) msPerItem[i] = fallback;
+            var counts = WaterFill(failed.Count, candidates.Select(m => busy[m.Name]).ToArray(), msPerItem);
+            var slices = new List<Slice>();
+            int offset = failed.Offset;
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                if (counts[i] == 0) continue;
+                slices.Add(new Slice(candidates[i], offset, counts[i], null, true, busy[candidates[i].Name] + counts[i] * msPerItem[i]));
+                offset += counts[i];
+            }
+            return slices;
+        }
+
+        /// <summary>Items so that every machine is predicted to finish at the same time (busy + items × ms per item).</summary>
+        private static int[] WaterFill(int items, double[] busy, double[] msPerItem)
+        {
+            double lo = busy.Min(), hi = busy.Max() + items * msPerItem.Max() + 1;
+            for (int iter = 0; iter < 100; iter++)
+            {
+                double mid = (lo + hi) / 2, fits = 0;
+                for (int i = 0; i < busy.Length; i++) fits += Math.Max(0, (mid - busy[i]) / msPerItem[i]);
+                if (fits >= items) hi = mid; else lo = mid;
+            }
+            var exact = busy.Select((b, i) => Math.Max(0, (hi - b) / msPerItem[i])).ToArray();
+            double sum = exact.Sum();
+            var counts = exact.Select(e => (int)Math.Floor(e / sum * items)).ToArray();
+            int left = items - counts.Sum();
+            foreach (var i in Enumerable.Range(0, counts.Length).OrderByDescending(i => exact[i] / sum * items - counts[i]).ThenBy(i => i))
+            {
+                if (left == 0) break;
+                counts[i]++; left--;
+            }
+            return counts;
+        }
+
+        private void ReportProgress()
+        {
+            if (_progress is null) return;
+            int total = _slicer.Count;
+            int done = Volatile.Read(ref _totalDone) + _machines.Sum(m => Volatile.Read(ref m.InFlightDone));
+            _progress.Report(new ExecutionProgress
+            {
+                Stage = ExecutionStage.Executing,
+                Activity = $"{done} of {total} items",
+                ItemsDone = done,
+                TotalItems = total,
+                PercentComplete = total > 0 ? (int)Math.Min(100, done * 100L / total) : 100,
+                Units = _machines.Select(m => new UnitProgress(m.Name, Volatile.Read(ref m.ItemsDone) + Volatile.Read(ref m.InFlightDone), Volatile.Read(ref m.ItemsAssigned), m.Failed)).ToArray(),
+            });
+        }
+
+        /// <summary>The measured chunk times of every machine's slices, to fold into the table.</summary>
+        public IReadOnlyList<PerfEntry> Measured()
+        {
+            var rows = new List<PerfEntry>();
+            foreach (var m in _machines) lock (m) rows.AddRange(m.Done.SelectMany(d => d.Result.Measured));
+            return rows;
+        }
+
+        private InferenceResult BuildResult(Stopwatch total)
+        {
+            var units = new List<UnitRunReport>();
+            var machineRows = new List<UnitRunReport>();
+            foreach (var m in _machines)
+            {
+                List<Finished> done;
+                lock (m) done = m.Done.ToList();
+                foreach (var id in m.UnitIds)
+                {
+                    var qualified = UnitAddress.Qualify(m.Name, id);
+                    var planned = _plan.Shares.FirstOrDefault(s => Same(s.Unit, qualified));
+                    var reports = done.SelectMany(d => d.Result.Units.Where(r => Same(r.Unit, id)).Select(r => (Run: d, Report: r))).ToList();
+                    if (planned is null && reports.Count == 0) continue;
+                    var failed = reports.Where(x => x.Report.Failed).Select(x => x.Report).FirstOrDefault();
+                    units.Add(new UnitRunReport
+                    {
+                        Unit = qualified,
+                        MachineName = m.Name,
+                        Items = planned?.Items ?? 0,
+                        Offset = planned?.Offset ?? 0,
+                        ExecutedBatchSizes = reports.SelectMany(x => x.Report.ExecutedBatchSizes).ToArray(),
+                        PredictedMs = planned?.PredictedMs ?? 0,
+                        ActualMs = reports.Where(x => x.Report.ItemsCompleted > 0).Select(x => x.Run.StartMs + x.Report.ActualMs).DefaultIfEmpty(0).Max(),
+                        ExecMs = reports.Sum(x => x.Report.ExecMs),
+                        IoMs = reports.Sum(x => x.Report.IoMs),
+                        ItemsCompleted = reports.Sum(x => x.Report.ItemsCompleted),
+                        ItemsReplanned = reports.Sum(x => x.Run.Slice.Replanned ? x.Report.ItemsCompleted : x.Report.ItemsReplanned),
+                        Failed = failed is not null,
+                        Error = failed?.Error,
+                        ErrorId = failed?.ErrorId,
+                    });
+                }
+                var share = _plan.MachineShares.FirstOrDefault(s => Same(s.MachineName, m.Name));
+                var error = m.Error;
+                machineRows.Add(new UnitRunReport
+                {
+                    Unit = m.Name,
+                    MachineName = m.Name,
+                    Items = share?.Items ?? 0,
+                    Offset = share?.Offset ?? 0,
+                    ExecutedBatchSizes = done.Select(d => d.Slice.Count).ToArray(),
+                    PredictedMs = share?.PredictedMs ?? 0,
+                    ActualMs = done.Select(d => d.EndMs).DefaultIfEmpty(0).Max(),
+                    ExecMs = done.Sum(d => d.Result.Units.Sum(u => u.ExecMs)),
+                    IoMs = done.Sum(d => d.Result.Units.Sum(u => u.IoMs)),
+                    TransferMs = done.Sum(d => d.TransferMs),
+                    ItemsCompleted = done.Sum(d => d.Slice.Count),
+                    ItemsReplanned = done.Where(d => d.Slice.Replanned).Sum(d => d.Slice.Count),
+                    Failed = m.Failed,
+                    Error = error?.Message,
+                    ErrorId = (error as HeteroBatchException)?.ErrorId,
+                });
+            }
+            var output = new BatchOutput(_output, _slicer.Count, (int[])_model.OutputItemShape.Clone(), _slicer.Sources);
+            return new InferenceResult
+            {
+                Model = _model.Name,
+                ModelHash = _model.Hash,
+                BatchSize = _slicer.Count,
+                WallMs = total.Elapsed.TotalMilliseconds,
+                PredictedMs = _plan.PredictedMs,
+                Units = units.ToArray(),
+                Machines = machineRows.ToArray(),
+                FailedUnits = units.Where(u => u.Failed).Select(u => u.Unit).ToArray(),
+                FailedMachines = _machines.Where(m => m.Failed).Select(m => m.Name).ToArray(),
+                ItemsReplanned = units.Sum(u => u.ItemsReplanned),
+                OutputShape = output.Shape,
+                Input = _slicer.Description,
+                Plan = _plan,
+                Output = output,
+            };
+        }
+
+        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges)
+        {
+            var merged = new List<(int From, int To)>();
+            foreach (var r in ranges.OrderBy(r => r.From))
+            {
+                if (merged.Count > 0 && merged[^1].To >= r.From) merged[^1] = (merged[^1].From, Math.Max(merged[^1].To, r.To));
+                else merged.Add(r);
+            }
+            var rangeText = string.Join(", ", merged.Select(r => r.To - r.From == 1 ? $"{r.From}" : $"{r.From}-{r.To - 1}"));
+            var failures = string.Join("; ", _machines.Where(m => m.Failed && m.Error is not null).Select(m => $"{m.Name}: {m.Error!.Message}"));
+            int missing = merged.Sum(r => r.To - r.From);
+            return new HeteroBatchException(ExecutionErrorIds.ItemsNotComputed, ErrorKind.DeviceError,
+                $"{missing} of {_slicer.Count} items were not computed (items {rangeText}): every machine that could take them failed ({failures}). " +
+                "Fix or leave out the failing machines and run the batch again.", rangeText,
+                _machines.Select(m => m.Error).FirstOrDefault(e => e is not null));
+        }
+    }
+
+    private sealed class CallbackProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}

@@ -77,27 +77,46 @@ function Split-Example([string] $title, [string] $text) {
 }
 
 function Split-Parameter([string] $heading, [string] $text) {
-    $m = [regex]::Match($text, '(?s)^(?<desc>.*?)```yaml\s*\n(?<yaml>.*?)\n```')
-    $yaml = @{}
-    $description = $text
-    if ($m.Success) {
-        $description = $m.Groups['desc'].Value.Trim()
-        foreach ($row in $m.Groups['yaml'].Value -split "`n") {
+    # platyPS writes one ```yaml block per distinct set of attributes (e.g. Mandatory in one parameter
+    # set, optional in another); every block is read, and each set keeps its own Required/Position.
+    $blocks = [regex]::Matches($text, '(?s)```yaml\s*\n(?<yaml>.*?)\n```')
+    $description = if ($blocks.Count -gt 0) { $text.Substring(0, $blocks[0].Index).Trim() } else { $text.Trim() }
+    $perSet = [ordered]@{}
+    $first = $null
+    foreach ($b in $blocks) {
+        $yaml = @{}
+        foreach ($row in $b.Groups['yaml'].Value -split "`n") {
             if ($row -match '^(?<k>[^:]+):\s*(?<v>.*)$') { $yaml[$Matches.k.Trim()] = $Matches.v.Trim() }
         }
+        $get = { param($k, $d) if ($yaml.ContainsKey($k) -and $yaml[$k]) { $yaml[$k] } else { $d } }
+        $entry = [pscustomobject]@{
+            Type          = & $get 'Type' 'Object'
+            Aliases       = & $get 'Aliases' ''
+            Required      = (& $get 'Required' 'False') -match '^true'
+            Position      = & $get 'Position' 'Named'
+            DefaultValue  = & $get 'Default value' 'None'
+            PipelineInput = & $get 'Accept pipeline input' 'False'
+            Wildcard      = (& $get 'Accept wildcard characters' 'False') -match '^true'
+        }
+        if (-not $first) { $first = $entry }
+        foreach ($set in ((& $get 'Parameter Sets' '(All)') -split ',\s*')) { $perSet[$set] = $entry }
     }
-    $get = { param($k, $d) if ($yaml.ContainsKey($k) -and $yaml[$k]) { $yaml[$k] } else { $d } }
+    if (-not $first) {
+        $first = [pscustomobject]@{ Type = 'Object'; Aliases = ''; Required = $false; Position = 'Named'; DefaultValue = 'None'; PipelineInput = 'False'; Wildcard = $false }
+        $perSet['(All)'] = $first
+    }
     [pscustomobject]@{
         Name          = $heading.TrimStart('-').Trim()
         Description   = $description
-        Type          = & $get 'Type' 'Object'
-        ParameterSets = @((& $get 'Parameter Sets' '(All)') -split ',\s*')
-        Aliases       = & $get 'Aliases' ''
-        Required      = (& $get 'Required' 'False') -match '^true'
-        Position      = & $get 'Position' 'Named'
-        DefaultValue  = & $get 'Default value' 'None'
-        PipelineInput = & $get 'Accept pipeline input' 'False'
-        Wildcard      = (& $get 'Accept wildcard characters' 'False') -match '^true'
+        Type          = $first.Type
+        ParameterSets = @($perSet.Keys)
+        PerSet        = $perSet
+        Aliases       = $first.Aliases
+        Required      = $first.Required
+        Position      = $first.Position
+        DefaultValue  = $first.DefaultValue
+        PipelineInput = $first.PipelineInput
+        Wildcard      = $first.Wildcard
     }
 }
 
@@ -165,7 +184,15 @@ function ConvertTo-MamlXml {
             $w.WriteStartElement('syntaxItem', $ns.command)
             $w.WriteElementString('name', $ns.maml, $h.Name)
             foreach ($p in $h.Parameters) {
-                if ($set.Name -eq '(All)' -or $p.ParameterSets -contains '(All)' -or $p.ParameterSets -contains $set.Name) { & $writeParam $p $true }
+                if ($set.Name -eq '(All)' -or $p.ParameterSets -contains '(All)' -or $p.ParameterSets -contains $set.Name) {
+                    $inSet = $p
+                    if ($p.PerSet -and $p.PerSet.Contains($set.Name)) {
+                        $s = $p.PerSet[$set.Name]
+                        $inSet = [pscustomobject]@{ Name = $p.Name; Description = $p.Description; Type = $s.Type; Aliases = $s.Aliases
+                            Required = $s.Required; Position = $s.Position; DefaultValue = $s.DefaultValue; PipelineInput = $s.PipelineInput; Wildcard = $s.Wildcard }
+                    }
+                    & $writeParam $inSet $true
+                }
             }
             $w.WriteEndElement()
         }

@@ -1,5 +1,5 @@
 """Baseline for the GPU bench (issue 6): torch eager fp32 on the same GPU, input starting in host memory
-and output returned to host memory, for torchvision models with random weights; also exports the same
+(pageable, and page-locked with pin_memory) and output returned to host memory, for torchvision models with random weights; also exports the same
 architectures to ONNX (dynamic batch) so the .NET bench runs exactly the networks torch ran.
 
 python3 torch_baseline.py --out DIR [--models resnet50,mobilenet_v2,vgg16] [--batches 128,100] [--repeats 20]
@@ -34,12 +34,16 @@ for name in a.models.split(","):
             def host_to_host():
                 out = model(host.to(dev))
                 return out.cpu()
+            pinned = host.pin_memory()
+            def pinned_to_host():
+                out = model(pinned.to(dev, non_blocking=True))
+                return out.cpu()
             xd = host.to(dev)
             def on_device():
                 out = model(xd)
                 torch.cuda.synchronize()
                 return out
-            for fn, key in ((host_to_host, "host_to_host_ms"), (on_device, "on_device_ms")):
+            for fn, key in ((host_to_host, "host_to_host_ms"), (pinned_to_host, "pinned_host_to_host_ms"), (on_device, "on_device_ms")):
                 for _ in range(a.warmup): fn()
                 torch.cuda.synchronize()
                 times = []
@@ -47,6 +51,7 @@ for name in a.models.split(","):
                     t = time.perf_counter(); fn(); torch.cuda.synchronize(); times.append((time.perf_counter() - t) * 1000)
                 entry[f"b{b}_{key}"] = statistics.median(times)
         entry[f"b{b}_host_to_host_img_s"] = b * 1000 / entry[f"b{b}_host_to_host_ms"]
+        entry[f"b{b}_pinned_host_to_host_img_s"] = b * 1000 / entry[f"b{b}_pinned_host_to_host_ms"]
         entry[f"b{b}_on_device_img_s"] = b * 1000 / entry[f"b{b}_on_device_ms"]
     results["models"][name] = entry
     print(name, json.dumps(entry), flush=True)

@@ -16,7 +16,7 @@ public sealed class GetHeteroModelCommand : HeteroBatchCmdlet
 
     /// <summary>Zoo names or paths of ONNX files to resolve; zoo networks are generated into the cache on first use.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ResolveSet)]
-    [Alias("Name", "FullName")]
+    [Alias("FullName", "Name")]
     [ArgumentCompleter(typeof(ModelCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Model { get; set; } = Array.Empty<string>();

@@ -263,7 +263,11 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         }
         var output = PSObject.AsPSObject(result);
         if (PassThru) output.Properties.Add(new PSNoteProperty("Output", result.GetOutput()));
-        if (Top > 0) output.Properties.Add(new PSNoteProperty("TopK", result.GetOutput()?.TopK(Top).ToArray()));
+        if (Top > 0)
+        {
+            try { output.Properties.Add(new PSNoteProperty("TopK", result.GetOutput()?.TopK(Top).ToArray())); }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { WriteEngineError(ex, Model); }
+        }
         WriteObject(output);
     }
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Profiling;
 using HeteroBatch.Engine.Table;
@@ -69,7 +70,7 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
     [ValidateRange(0.001, 10)]
     public double Tolerance { get; set; } = 0.10;
 
-    /// <summary>Intra-op threads of CPU sessions; 0 (default) lets the backend decide. Part of the table key.</summary>
+    /// <summary>Intra-op threads of CPU sessions; 0 (default) gives the CPU all cores but one per GPU, as inference does. Part of the table key.</summary>
     [Parameter]
     [ValidateRange(0, 4096)]
     public int ThreadCount { get; set; }
@@ -122,6 +123,10 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             var units = _unitIds.Count > 0
                 ? _unitIds.Distinct(StringComparer.OrdinalIgnoreCase).Select(ComputeUnitDiscovery.Find).ToList()
                 : ComputeUnitDiscovery.Discover().Where(u => u.Available).ToList();
+            // The same per-unit options Invoke-HeteroInference runs with (a CPU beside GPUs leaves a core per GPU),
+            // so the rows measured here are the rows inference plans from: the table keys on the options.
+            var context = ComputeUnitDiscovery.Discover().Where(u => u.Available).Concat(units).DistinctBy(u => u.Id).ToList();
+            var perUnit = ThreadBudget.OptionsFor(context, options.BackendOptions);
             var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
             var progress = ProgressTo<ProfileProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
                 $"unit {p.Unit}, batch {p.BatchSize} ({p.Phase}), point {p.PointsDone}/{p.PointsTotal}")
@@ -130,10 +135,13 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             })));
             try
             {
-                foreach (var row in profiler.Profile(model, units, options, progress, ct))
+                foreach (var unit in units)
                 {
-                    store?.Merge(new[] { row }, cancellationToken: ct);
-                    sink.Post(() => WriteObject(row));
+                    foreach (var row in profiler.Profile(model, unit, options with { BackendOptions = perUnit[unit.Id] }, progress, ct))
+                    {
+                        store?.Merge(new[] { row }, cancellationToken: ct);
+                        sink.Post(() => WriteObject(row));
+                    }
                 }
             }
             finally

@@ -108,6 +108,15 @@ Describe 'Invoke-HeteroInference' {
         @(Get-ChildItem $scratch -Filter 'out-*').Count | Should -Be 0
     }
 
+    It 'changes nothing with -WhatIf: no profile saved, no output written' {
+        $t = New-TestTablePath
+        $out = Join-Path (Split-Path $t) 'whatif.npy'
+        $r = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 2 -Path $t -OutputPath $out -WhatIf
+        $r | Should -BeNullOrEmpty
+        Test-Path $t | Should -BeFalse
+        Test-Path $out | Should -BeFalse
+    }
+
     It 'shows the per-unit rows and the wall time in its default view' {
         $text = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Path $table | Out-String
         $text | Should -Match 'wall'

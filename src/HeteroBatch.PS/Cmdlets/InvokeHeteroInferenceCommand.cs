@@ -144,7 +144,10 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         };
         var outputPath = string.IsNullOrEmpty(OutputPath) ? null : PerfTableCmdletSupport.ResolvePath(this, OutputPath);
         if (outputPath is not null && !ShouldProcess(outputPath, "Write the outputs")) return;
-        if (UpdatePerfTable && !ShouldProcess(Path ?? "the performance table", "Fold the measured times")) return;
+        var table = string.IsNullOrEmpty(Path) ? "the performance table" : Path;
+        if (UpdatePerfTable && !ShouldProcess(table, "Fold the measured times")) return;
+        // Units the table lacks are profiled and saved before the run: a change to the table too.
+        if (!NoAutoProfile && !UpdatePerfTable && !ShouldProcess(table, "Profile and save units the table lacks, then run the batch")) return;
 
         if (Session is { Length: > 0 } || HostName is { Length: > 0 })
         {

@@ -72,6 +72,9 @@ public class OrtCudaBackendTests
             ["gpu_mem_limit"] = "1073741824",
         }, settings.ProviderOptions);
         Assert.False(CudaProviderSettings.From(BackendOptions.Default, 0).CudaGraph);
+        // NHWC is the measured-faster default; an explicit setting wins.
+        Assert.Equal("1", CudaProviderSettings.From(BackendOptions.Default, 0).ProviderOptions["prefer_nhwc"]);
+        Assert.Equal("0", CudaProviderSettings.From(BackendOptions.Parse("prefer_nhwc=0"), 0).ProviderOptions["prefer_nhwc"]);
     }
 
     [Theory]

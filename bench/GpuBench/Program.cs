@@ -117,6 +117,28 @@ foreach (var name in opts.Models)
         Line($"| engine CUDA session, pipelined {parts} chunks of {sizes[0]} ({pipeOptions.Key}) | {med:F2} | | | {tb * 1000 / med:F0} |");
         if (med < bestMs) { bestMs = med; gpuOptions = pipeOptions; }
     }
+    // fp16 (-Precision Half): the same network converted, fp32 in and out.
+    try
+    {
+        var half = HalfPrecision.ToHalf(model, opts.Cache);
+        using var hs = BackendRegistry.Default.CreateSession(half, gpu, gpuOptions);
+        var hOut = PinnedArrays.Allocate(tb * model.OutputElementsPerItem);
+        var timings = new List<RunTiming>();
+        for (int i = 0; i < opts.Warmup; i++) hs.Run(tInput.Data, hOut, tb);
+        for (int i = 0; i < opts.Repeats; i++) timings.Add(hs.Run(tInput.Data, hOut, tb));
+        var total = Bench.Median(timings.Select(t => t.TotalMs));
+        using var ss = BackendRegistry.Default.CreateSession(model, gpu, BackendOptions.Parse(gpuOptions.Key + ";use_tf32=0"));
+        var sOut = PinnedArrays.Allocate(tb * model.OutputElementsPerItem);
+        ss.Run(tInput.Data, sOut, tb);
+        hs.Run(tInput.Data, hOut, tb);
+        Line($"| engine CUDA session, **fp16** ({gpuOptions.Key}) | {total:F2} | {Bench.Median(timings.Select(t => t.ExecMs)):F2} | {Bench.Median(timings.Select(t => t.IoMs)):F2} | {tb * 1000 / total:F0} |");
+        Line();
+        Line($"fp16 against fp32 (use_tf32=0) on the GPU, batch {tb}: max|a−b|/max|b| = {Bench.ScaleRel(hOut, sOut):E2}, relative L2 {Bench.L2Rel(hOut, sOut):E2} (goal ≤ 1e-2).");
+    }
+    catch (Exception ex)
+    {
+        Line($"| engine CUDA session, fp16 | failed: {ex.GetType().Name}: {Bench.OneLine(ex.Message)} | | | |");
+    }
     Line();
     Line($"Chosen GPU options: `{gpuOptions.Key}`; CPU options beside the GPU: `{cpuOptions.Key}`.");
     Line();

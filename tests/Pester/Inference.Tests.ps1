@@ -108,6 +108,19 @@ Describe 'Invoke-HeteroInference' {
         @(Get-ChildItem $scratch -Filter 'out-*').Count | Should -Be 0
     }
 
+    It 'runs the fp16 conversion with -Precision Half, within 1e-2 of fp32, as a model of its own in the table' {
+        $single = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Seed 3 -Path $table -PassThru
+        $half = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Seed 3 -Path $table -PassThru -Precision Half
+        $half.Model | Should -Be 'tinynet-fp16'
+        $a = $single.Output.ToArray(); $b = $half.Output.ToArray()
+        $scale = ($a | ForEach-Object { [math]::Abs($_) } | Measure-Object -Maximum).Maximum
+        $worst = 0.0
+        for ($i = 0; $i -lt $a.Length; $i++) { $worst = [math]::Max($worst, [math]::Abs($a[$i] - $b[$i])) }
+        ($worst / $scale) | Should -BeLessThan 1e-2
+        @(Get-PerfTable -Path $table -Model tinynet-fp16).Count | Should -BeGreaterThan 0
+        (Split-Batch -Model tinynet -BatchSize 10 -Unit cpu -Path $table -Precision Half).Model | Should -Be 'tinynet-fp16'
+    }
+
     It 'changes nothing with -WhatIf: no profile saved, no output written' {
         $t = New-TestTablePath
         $out = Join-Path (Split-Path $t) 'whatif.npy'

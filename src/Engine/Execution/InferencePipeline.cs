@@ -39,6 +39,8 @@ public sealed record InferenceRequest
     public string? OutputPath { get; init; }
     /// <summary>Options for every unit; CPU units get their thread budget on top (see <see cref="ThreadBudget.OptionsFor"/>).</summary>
     public BackendOptions? BackendOptions { get; init; }
+    /// <summary>Half runs the model's fp16 conversion (inputs and outputs stay fp32; see <see cref="HalfPrecision"/>).</summary>
+    public ModelPrecision Precision { get; init; } = ModelPrecision.Single;
 }
 
 /// <summary>
@@ -60,6 +62,7 @@ public static class InferencePipeline
         ArgumentNullException.ThrowIfNull(request);
         Report(progress, ExecutionStage.Resolving, $"resolving {request.Model}");
         var model = ModelResolver.Resolve(request.Model, request.ModelCacheDirectory, null, cancellationToken);
+        if (request.Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, request.ModelCacheDirectory, cancellationToken);
         var units = ResolveUnits(request);
         var options = ThreadBudget.OptionsFor(units, request.BackendOptions);
 

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using HeteroBatch.Engine.Distributed;
 using HeteroBatch.Engine.Execution;
+using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Inputs;
 using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Profiling;
@@ -66,6 +67,10 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     /// <summary>Shape of a flat -InputObject, batch first (e.g. 8,3,224,224).</summary>
     [Parameter(ParameterSetName = TensorSet)]
     public int[]? InputShape { get; set; }
+
+    /// <summary>Single (fp32, default) or Half: run the model's fp16 conversion; inputs and outputs stay fp32.</summary>
+    [Parameter]
+    public ModelPrecision Precision { get; set; } = ModelPrecision.Single;
 
     /// <summary>Planning algorithm when no -Plan is given: Optimal (default), Greedy, Proportional or Even.</summary>
     [Parameter]
@@ -151,6 +156,9 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
 
         if (Session is { Length: > 0 } || HostName is { Length: > 0 })
         {
+            if (Precision != ModelPrecision.Single)
+                ThrowTerminatingError(ErrorMapping.Create("PrecisionNotSupportedRemotely", HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
+                    "-Precision Half runs on this machine's units only; across machines, give each machine an fp16 ONNX file by path.", Precision));
             RunAcrossMachines(input, outputPath);
             return;
         }
@@ -168,6 +176,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             UpdatePerfTable = UpdatePerfTable,
             OutputPath = outputPath,
             BackendOptions = BackendOptionArguments.Build(ThreadCount, BackendOption),
+            Precision = Precision,
         };
         var activityId = NewActivityId();
         var activity = $"Invoke-HeteroInference {Model}";

@@ -79,6 +79,10 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
     [Parameter]
     public Hashtable? BackendOption { get; set; }
 
+    /// <summary>Single (fp32, default) or Half: profile the model's fp16 conversion (fp32 inputs and outputs), a model of its own in the table ("name-fp16").</summary>
+    [Parameter]
+    public ModelPrecision Precision { get; set; } = ModelPrecision.Single;
+
     /// <summary>Seed of the synthetic input; same seed, same input.</summary>
     [Parameter]
     public int Seed { get; set; } = 1234;
@@ -120,6 +124,7 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
         RunEngine((sink, ct) =>
         {
             var model = ModelResolver.Resolve(modelArgument);
+            if (Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, cancellationToken: ct);
             var units = _unitIds.Count > 0
                 ? _unitIds.Distinct(StringComparer.OrdinalIgnoreCase).Select(ComputeUnitDiscovery.Find).ToList()
                 : ComputeUnitDiscovery.Discover().Where(u => u.Available).ToList();

@@ -49,6 +49,10 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
     [Parameter]
     public PlanAlgorithm Algorithm { get; set; } = PlanAlgorithm.Optimal;
 
+    /// <summary>Single (fp32, default) or Half: plan the model's fp16 conversion, whose rows are its own ("name-fp16").</summary>
+    [Parameter]
+    public ModelPrecision Precision { get; set; } = ModelPrecision.Single;
+
     /// <summary>Use only rows measured with this backend options key (e.g. threads=4) when a unit has several.</summary>
     [Parameter]
     public string? BackendOptions { get; set; }
@@ -82,7 +86,7 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         var plan = RunEngine((_, ct) =>
         {
             var rows = store.Read().Entries;
-            var (name, hash) = ModelIdentity(modelArgument);
+            var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
             var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             var ids = _units.Select(UnitAddress.Parse).ToList();
             var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
@@ -136,6 +140,13 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             result.Add(new MachineUnits { MachineName = machine, Units = units });
         }
         return result;
+    }
+
+    /// <summary>The fp16 conversion is a model of its own: plan by its name and hash.</summary>
+    private static (string Name, string Hash) HalfIdentity(string modelArgument, CancellationToken ct)
+    {
+        var half = HalfPrecision.ToHalf(ModelResolver.Resolve(modelArgument), cancellationToken: ct);
+        return (half.Name, half.Hash);
     }
 
     /// <summary>A zoo name plans by name (no need to generate the network); a file plans by its content hash.</summary>

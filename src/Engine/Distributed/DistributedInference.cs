@@ -362,28 +362,12 @@ public static class DistributedInference
             }
             ReportProgress();
 
-            bool stopping = false;
-            TimeSpan deadline = TimeSpan.MaxValue;
+            var drain = new CompletionDrain<Completion>(_completions, token, _clock, CancelGrace);
             while (pending > 0)
             {
-                Completion? done;
-                if (!stopping)
-                {
-                    try { done = _completions.Take(token); }
-                    catch (OperationCanceledException)
-                    {
-                        stopping = true;
-                        deadline = _clock.Elapsed + CancelGrace;
-                        continue;
-                    }
-                }
-                else
-                {
-                    var left = deadline - _clock.Elapsed;
-                    if (left <= TimeSpan.Zero || !_completions.TryTake(out done, left)) break;
-                }
+                if (!drain.TryNext(out var done)) break;
                 pending--;
-                if (done.Error is null || done.Cancelled || stopping) continue;
+                if (done.Error is null || done.Cancelled || drain.Stopping) continue;
                 if (IsRequestError(done.Error))
                 {
                     // Bad input or a bad plan fails the same way everywhere: stop, and say what is wrong.
@@ -406,7 +390,7 @@ public static class DistributedInference
             }
 
             if (abort is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(abort).Throw();
-            if (stopping || token.IsCancellationRequested) throw new OperationCanceledException("The inference run was cancelled.", token);
+            if (drain.Stopping || token.IsCancellationRequested) throw new OperationCanceledException("The inference run was cancelled.", token);
             _clock.Stop();
             if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);
             return BuildResult(total);

@@ -134,29 +134,13 @@ public sealed class HeteroExecutor
             }
             ReportProgress();
 
-            bool cancelled = false;
-            TimeSpan cancelDeadline = TimeSpan.MaxValue;
+            var drain = new CompletionDrain<Completion>(_completions, _token, _clock, CancelGrace);
             while (pending > 0)
             {
-                Completion? done;
-                if (!cancelled)
-                {
-                    try { done = _completions.Take(_token); }
-                    catch (OperationCanceledException)
-                    {
-                        cancelled = true;
-                        cancelDeadline = _clock.Elapsed + CancelGrace;
-                        continue;
-                    }
-                }
-                else
-                {
-                    // Units abort in-flight runs on the token; give them a moment so the buffers go quiet, not forever.
-                    var waitLeft = cancelDeadline - _clock.Elapsed;
-                    if (waitLeft <= TimeSpan.Zero || !_completions.TryTake(out done, waitLeft)) break;
-                }
+                // Units abort in-flight runs on the token; after a cancel the drain waits for them a moment, not forever.
+                if (!drain.TryNext(out var done)) break;
                 pending--;
-                if (done.Error is null || done.Cancelled || cancelled || _token.IsCancellationRequested) continue;
+                if (done.Error is null || done.Cancelled || drain.Stopping || _token.IsCancellationRequested) continue;
 
                 var from = done.UnfinishedFrom;
                 var to = done.Assignment.End;
@@ -178,7 +162,7 @@ public sealed class HeteroExecutor
                 ReportProgress();
             }
 
-            if (cancelled || _token.IsCancellationRequested)
+            if (drain.Stopping || _token.IsCancellationRequested)
                 throw new OperationCanceledException("The inference run was cancelled.", _token);
             _clock.Stop();
             if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);

@@ -158,10 +158,14 @@ foreach (var name in opts.Models)
     }));
     Line($"Profiled {gpu.Id} in {gpuProfileS:F0} s and {cpu.Id} in {clock.Elapsed.TotalSeconds:F0} s ({rows.Count} points).");
     Line();
-    Line("| batch | " + string.Join(" | ", pair.Select(u => u.Id + " ms")) + " |");
-    Line("| --- | " + string.Join(" | ", pair.Select(_ => "---")) + " |");
+    Line("| batch | " + string.Join(" | ", pair.Select(u => u.Id + " ms")) + $" | {gpu.Id} exec / host→device / device→host ms |");
+    Line("| --- | " + string.Join(" | ", pair.Select(_ => "---")) + " | --- |");
     foreach (var b in rows.Select(r => r.BatchSize).Distinct().OrderBy(b => b))
-        Line($"| {b} | " + string.Join(" | ", pair.Select(u => rows.FirstOrDefault(r => r.Unit == u.Id && r.BatchSize == b) is { } r ? (r.Status == PerfStatus.Ok ? $"{r.TotalMs:F2}" : r.Status) : "")) + " |");
+    {
+        var g = rows.FirstOrDefault(r => r.Unit == gpu.Id && r.BatchSize == b && r.Status == PerfStatus.Ok);
+        Line($"| {b} | " + string.Join(" | ", pair.Select(u => rows.FirstOrDefault(r => r.Unit == u.Id && r.BatchSize == b) is { } r ? (r.Status == PerfStatus.Ok ? $"{r.TotalMs:F2}" : r.Status) : ""))
+             + (g is null ? " | |" : $" | {g.ExecMs:F2} / {g.HostToDeviceMs:F3} / {g.DeviceToHostMs:F3} |"));
+    }
     Line();
 
     int n = opts.Batch;

@@ -27,6 +27,10 @@ public interface IInferenceBackend
 public readonly record struct RunTiming(double ExecMs, double IoMs)
 {
     public double TotalMs => ExecMs + IoMs;
+    /// <summary>The part of <see cref="IoMs"/> that moved the input to the device (GPU units; 0 where there is no copy).</summary>
+    public double HostToDeviceMs { get; init; }
+    /// <summary>The part of <see cref="IoMs"/> that read the output back from the device (GPU units; 0 where there is no copy).</summary>
+    public double DeviceToHostMs { get; init; }
 }
 
 /// <summary>

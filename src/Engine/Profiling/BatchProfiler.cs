@@ -190,6 +190,8 @@ public sealed class BatchProfiler
         BatchSize = batchSize,
         ExecMs = p.ExecMs,
         IoMs = p.IoMs,
+        HostToDeviceMs = p.HostToDeviceMs,
+        DeviceToHostMs = p.DeviceToHostMs,
         Repeats = p.Repeats,
         SpreadMs = p.SpreadMs,
         Status = p.Status,
@@ -209,7 +211,11 @@ public sealed class BatchProfiler
         return data;
     }
 
-    internal readonly record struct PointResult(string Status, double ExecMs, double IoMs, int Repeats, double SpreadMs);
+    internal readonly record struct PointResult(string Status, double ExecMs, double IoMs, int Repeats, double SpreadMs)
+    {
+        public double HostToDeviceMs { get; init; }
+        public double DeviceToHostMs { get; init; }
+    }
 
     /// <summary>Warm-up and timed runs of one batch size on one session.</summary>
     private sealed class PointRunner
@@ -270,7 +276,11 @@ public sealed class BatchProfiler
                 Median(timings.Select(t => t.ExecMs)),
                 Median(timings.Select(t => t.IoMs)),
                 timings.Count,
-                InterquartileRange(timings.Select(t => t.TotalMs)));
+                InterquartileRange(timings.Select(t => t.TotalMs)))
+            {
+                HostToDeviceMs = Median(timings.Select(t => t.HostToDeviceMs)),
+                DeviceToHostMs = Median(timings.Select(t => t.DeviceToHostMs)),
+            };
         }
 
         private (RunTiming Timing, double Seconds, bool OverBudget) RunOnce(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, double budgetSeconds)
@@ -281,7 +291,11 @@ public sealed class BatchProfiler
             double seconds = clock.Elapsed.TotalSeconds;
             bool exempt = !_sessionWarm;   // the session's first run pays its start-up
             _sessionWarm = true;
-            timing = new RunTiming(Math.Max(0, timing.ExecMs), Math.Max(0, timing.IoMs));
+            timing = new RunTiming(Math.Max(0, timing.ExecMs), Math.Max(0, timing.IoMs))
+            {
+                HostToDeviceMs = Math.Max(0, timing.HostToDeviceMs),
+                DeviceToHostMs = Math.Max(0, timing.DeviceToHostMs),
+            };
             return (timing, seconds, !exempt && seconds > budgetSeconds);
         }
     }

@@ -35,6 +35,10 @@ public sealed record PerfEntry
     public required double ExecMs { get; init; }
     /// <summary>Median input transfer + output read-back time, milliseconds.</summary>
     public double IoMs { get; init; }
+    /// <summary>Of <see cref="IoMs"/>: the input's copy to the device (GPU units; 0 where nothing is copied).</summary>
+    public double HostToDeviceMs { get; init; }
+    /// <summary>Of <see cref="IoMs"/>: the output's copy back from the device (GPU units; 0 where nothing is copied).</summary>
+    public double DeviceToHostMs { get; init; }
     public double TotalMs => ExecMs + IoMs;
     public double MsPerItem => BatchSize > 0 ? TotalMs / BatchSize : double.NaN;
     public double ItemsPerSecond => TotalMs > 0 ? BatchSize * 1000.0 / TotalMs : double.NaN;

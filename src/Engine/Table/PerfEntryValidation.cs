@@ -29,6 +29,8 @@ public static class PerfEntryValidation
         if (entry.BatchSize <= 0) throw Invalid("the batch size must be 1 or more.");
         CheckTime(entry.ExecMs, "ExecMs");
         CheckTime(entry.IoMs, "IoMs");
+        CheckTime(entry.HostToDeviceMs, "HostToDeviceMs");
+        CheckTime(entry.DeviceToHostMs, "DeviceToHostMs");
         CheckTime(entry.SpreadMs, "SpreadMs");
         if (entry.Repeats < 0) throw Invalid("Repeats must not be negative.");
 

@@ -23,6 +23,8 @@ internal sealed class PerfRowDocument
     public int BatchSize { get; set; }
     public double ExecMs { get; set; }
     public double IoMs { get; set; }
+    public double HostToDeviceMs { get; set; }
+    public double DeviceToHostMs { get; set; }
     public int Repeats { get; set; }
     public double SpreadMs { get; set; }
     public string? Status { get; set; }
@@ -41,6 +43,8 @@ internal sealed class PerfRowDocument
         BatchSize = e.BatchSize,
         ExecMs = e.ExecMs,
         IoMs = e.IoMs,
+        HostToDeviceMs = e.HostToDeviceMs,
+        DeviceToHostMs = e.DeviceToHostMs,
         Repeats = e.Repeats,
         SpreadMs = e.SpreadMs,
         Status = e.Status,
@@ -60,6 +64,8 @@ internal sealed class PerfRowDocument
         BatchSize = BatchSize,
         ExecMs = ExecMs,
         IoMs = IoMs,
+        HostToDeviceMs = HostToDeviceMs,
+        DeviceToHostMs = DeviceToHostMs,
         Repeats = Repeats,
         SpreadMs = SpreadMs,
         Status = Status ?? PerfStatus.Ok,

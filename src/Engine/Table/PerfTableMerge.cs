@@ -70,6 +70,8 @@ public static class PerfTableMerge
             Model = measurement.Model,
             ExecMs = (1 - weight) * existing.ExecMs + weight * measurement.ExecMs,
             IoMs = (1 - weight) * existing.IoMs + weight * measurement.IoMs,
+            HostToDeviceMs = (1 - weight) * existing.HostToDeviceMs + weight * measurement.HostToDeviceMs,
+            DeviceToHostMs = (1 - weight) * existing.DeviceToHostMs + weight * measurement.DeviceToHostMs,
             Repeats = existing.Repeats + Math.Max(1, measurement.Repeats),
             Timestamp = measurement.Timestamp > existing.Timestamp ? measurement.Timestamp : existing.Timestamp,
             History = Array.Empty<PerfSample>(),

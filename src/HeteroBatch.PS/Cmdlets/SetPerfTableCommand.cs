@@ -45,6 +45,14 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
     public double IoMs { get; set; }
 
+    /// <summary>Of IoMs, the input's copy to the device in milliseconds (GPU rows); 0 when not given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
+    public double HostToDeviceMs { get; set; }
+
+    /// <summary>Of IoMs, the output's copy back from the device in milliseconds (GPU rows); 0 when not given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
+    public double DeviceToHostMs { get; set; }
+
     /// <summary>Content hash (SHA-256) of the model; rows without it are keyed by model name.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
     public string? ModelHash { get; set; }
@@ -126,6 +134,7 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
         _incoming.Add(new PerfEntry
         {
             Model = Model, Unit = Unit, BatchSize = BatchSize, ExecMs = ExecMs, IoMs = IoMs,
+            HostToDeviceMs = HostToDeviceMs, DeviceToHostMs = DeviceToHostMs,
             ModelHash = ModelHash ?? "", MachineName = string.IsNullOrEmpty(MachineName) ? Environment.MachineName : MachineName,
             DeviceName = DeviceName ?? "", Backend = Backend ?? "", BackendOptions = BackendOptions ?? "",
             Repeats = Repeats, SpreadMs = SpreadMs, Status = NormaliseStatus(Status), Timestamp = Timestamp ?? DateTimeOffset.UtcNow,

@@ -38,6 +38,8 @@ public class PerfTableStoreTests
             History = new[] { new PerfSample(v * 2, 0.125, T0.AddDays(-1)) },
             Status = i == 4 ? PerfStatus.TooSlow : PerfStatus.Ok,
             BackendOptions = "threads=2",
+            HostToDeviceMs = v / 11,
+            DeviceToHostMs = v / 13,
         }).ToArray();
 
         var result = store.Merge(rows);
@@ -51,6 +53,8 @@ public class PerfTableStoreTests
             var actual = Assert.Single(read, r => r.BatchSize == expected.BatchSize);
             Assert.Equal(expected.ExecMs, actual.ExecMs);   // bit-exact, not approximately
             Assert.Equal(expected.IoMs, actual.IoMs);
+            Assert.Equal(expected.HostToDeviceMs, actual.HostToDeviceMs);
+            Assert.Equal(expected.DeviceToHostMs, actual.DeviceToHostMs);
             Assert.Equal(expected.Model, actual.Model);
             Assert.Equal(expected.ModelHash, actual.ModelHash);
             Assert.Equal(expected.MachineName, actual.MachineName);

@@ -88,6 +88,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         long outputBytes = batchSize * _outputBytesPerItem;
         double ioMs;
         double execMs;
+        double inMs;
         try
         {
             // The CUDA current device is per host thread, and the worker may be any thread.
@@ -99,7 +100,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
             if (directIn == IntPtr.Zero) input.Span.CopyTo(_hostInput.AsSpan(batchSize * Model.InputElementsPerItem));
             _cuda.MemcpyAsync(buffers.Input, directIn != IntPtr.Zero ? directIn : _hostInput.Pointer, inputBytes, CudaRuntime.MemcpyHostToDevice, _stream);
             _cuda.StreamSynchronize(_stream);
-            ioMs = Stopwatch.GetElapsedTime(ioStart).TotalMilliseconds;
+            ioMs = inMs = Stopwatch.GetElapsedTime(ioStart).TotalMilliseconds;
 
             using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
             if (_settings.CudaGraph) runOptions.AddRunConfigEntry("gpu_graph_id", batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -123,7 +124,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         {
             throw OrtErrorMapper.Map(ex, OrtStage.Run, Unit, Model, batchSize, cancellationToken);
         }
-        return new RunTiming(execMs, ioMs);
+        return new RunTiming(execMs, ioMs) { HostToDeviceMs = inMs, DeviceToHostMs = ioMs - inMs };
     }
 
 
@@ -206,14 +207,15 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                 double exec = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
 
                 _cuda.MemcpyAsync(target + (nint)(starts[k] * _outputBytesPerItem), set.Output, chunkSizes[k] * _outputBytesPerItem, CudaRuntime.MemcpyDeviceToHost, _stream);
-                timings[k] = new RunTiming(exec, waited);
+                timings[k] = new RunTiming(exec, waited) { HostToDeviceMs = waited };
             }
             long drainStart = Stopwatch.GetTimestamp();
             _cuda.StreamSynchronize(_stream);   // the last outputs are back
             if (stagedOutput) _hostOutput.AsSpan(total * Model.OutputElementsPerItem).CopyTo(output.Span);
             var last = timings[^1];
-            timings[^1] = last with { IoMs = last.IoMs + Stopwatch.GetElapsedTime(drainStart).TotalMilliseconds };
-            timings[0] = timings[0] with { IoMs = timings[0].IoMs + stagingMs };
+            double drainMs = Stopwatch.GetElapsedTime(drainStart).TotalMilliseconds;
+            timings[^1] = last with { IoMs = last.IoMs + drainMs, DeviceToHostMs = drainMs };
+            timings[0] = timings[0] with { IoMs = timings[0].IoMs + stagingMs, HostToDeviceMs = timings[0].HostToDeviceMs + stagingMs };
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or CudaRuntimeException or OutOfMemoryException)
         {

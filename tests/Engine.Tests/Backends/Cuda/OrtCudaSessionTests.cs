@@ -54,6 +54,9 @@ public class OrtCudaSessionTests
         AssertClose(CpuRun(model, input, batch), output);
         Assert.True(timing.ExecMs > 0);
         Assert.True(timing.IoMs > 0);
+        // Host→device and device→host are timed on their own and make up the I/O.
+        Assert.True(timing.HostToDeviceMs > 0 && timing.DeviceToHostMs > 0);
+        Assert.Equal(timing.IoMs, timing.HostToDeviceMs + timing.DeviceToHostMs, 6);
     }
 
     [SkippableFact]

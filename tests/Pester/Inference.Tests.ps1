@@ -121,6 +121,13 @@ Describe 'Invoke-HeteroInference' {
         (Split-Batch -Model tinynet -BatchSize 10 -Unit cpu -Path $table -Precision Half).Model | Should -Be 'tinynet-fp16'
     }
 
+    It 'runs once over the units piped from Get-ComputeUnit' {
+        $r = @(Get-ComputeUnit -Id cpu | Invoke-HeteroInference -Model tinynet -BatchSize 6 -Path $table)
+        $r.Count | Should -Be 1
+        $r[0].Units.Unit | Should -Be @('cpu')
+        $r[0].BatchSize | Should -Be 6
+    }
+
     It 'changes nothing with -WhatIf: no profile saved, no output written' {
         $t = New-TestTablePath
         $out = Join-Path (Split-Path $t) 'whatif.npy'

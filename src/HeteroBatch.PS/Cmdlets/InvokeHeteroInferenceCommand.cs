@@ -138,7 +138,32 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [Parameter]
     public Hashtable? SSHOption { get; set; }
 
+    private string[]? _unitsOnCommandLine;
+    private readonly List<string> _pipedUnits = new();
+
+    protected override void BeginProcessing() => _unitsOnCommandLine = Unit;
+
     protected override void ProcessRecord()
+    {
+        // ComputeUnit records piped in (Get-ComputeUnit | Invoke-HeteroInference) name the units of one run:
+        // gather them and run once at the end, as Split-Batch does. Piped tensors and plans run per record.
+        if (MyInvocation.ExpectingInput && Unit is not null && !ReferenceEquals(Unit, _unitsOnCommandLine)
+            && InputObject is null && Plan is null)
+        {
+            _pipedUnits.AddRange(Unit);
+            return;
+        }
+        Run();
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_pipedUnits.Count == 0) return;
+        Unit = _pipedUnits.Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        Run();
+    }
+
+    private void Run()
     {
         var bound = MyInvocation.BoundParameters;
         InputSource input = ParameterSetName switch

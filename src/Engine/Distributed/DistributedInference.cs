@@ -658,22 +658,9 @@ public static class DistributedInference
             };
         }
 
-        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges)
-        {
-            var merged = new List<(int From, int To)>();
-            foreach (var r in ranges.OrderBy(r => r.From))
-            {
-                if (merged.Count > 0 && merged[^1].To >= r.From) merged[^1] = (merged[^1].From, Math.Max(merged[^1].To, r.To));
-                else merged.Add(r);
-            }
-            var rangeText = string.Join(", ", merged.Select(r => r.To - r.From == 1 ? $"{r.From}" : $"{r.From}-{r.To - 1}"));
-            var failures = string.Join("; ", _machines.Where(m => m.Failed && m.Error is not null).Select(m => $"{m.Name}: {m.Error!.Message}"));
-            int missing = merged.Sum(r => r.To - r.From);
-            return new HeteroBatchException(ExecutionErrorIds.ItemsNotComputed, ErrorKind.DeviceError,
-                $"{missing} of {_slicer.Count} items were not computed (items {rangeText}): every machine that could take them failed ({failures}). " +
-                "Fix or leave out the failing machines and run the batch again.", rangeText,
-                _machines.Select(m => m.Error).FirstOrDefault(e => e is not null));
-        }
+        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges) =>
+            UncomputedItems.Error(ranges, _slicer.Count, "machine",
+                _machines.Where(m => m.Failed && m.Error is not null).Select(m => (m.Name, m.Error!)));
     }
 
     private sealed class CallbackProgress(Action<int> report) : IProgress<int>

@@ -354,21 +354,8 @@ public sealed class HeteroExecutor
             };
         }
 
-        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges)
-        {
-            var merged = new List<(int From, int To)>();
-            foreach (var r in ranges.OrderBy(r => r.From))
-            {
-                if (merged.Count > 0 && merged[^1].To >= r.From) merged[^1] = (merged[^1].From, Math.Max(merged[^1].To, r.To));
-                else merged.Add(r);
-            }
-            var rangeText = string.Join(", ", merged.Select(r => r.To - r.From == 1 ? $"{r.From}" : $"{r.From}-{r.To - 1}"));
-            var failures = string.Join("; ", _units.Values.Where(u => u.Failed && u.Error is not null).Select(u => $"{u.Unit.Id}: {u.Error!.Message}"));
-            int missing = merged.Sum(r => r.To - r.From);
-            return new HeteroBatchException(ExecutionErrorIds.ItemsNotComputed, ErrorKind.DeviceError,
-                $"{missing} of {_request.Input.Count} items were not computed (items {rangeText}): every unit that could take them failed ({failures}). " +
-                "Fix or leave out the failing units and run the batch again.", rangeText,
-                _units.Values.Select(u => u.Error).FirstOrDefault(e => e is not null));
-        }
+        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges) =>
+            UncomputedItems.Error(ranges, _request.Input.Count, "unit",
+                _units.Values.Where(u => u.Failed && u.Error is not null).Select(u => (u.Unit.Id, u.Error!)));
     }
 }

@@ -1,11 +1,23 @@
+using HeteroBatch.Engine.Units;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Models;
 
 namespace HeteroBatch.Engine.Backends;
 
-/// <summary>Argument checks every backend's Run makes before touching native memory.</summary>
+/// <summary>Argument checks every backend makes when it opens a session and before each run touches native memory.</summary>
 internal static class SessionValidation
 {
+    /// <summary>The arguments every backend's CreateSession checks first; throws <c>BackendMismatch</c> for another backend's unit.</summary>
+    public static BackendOptions CheckCreate(IInferenceBackend backend, ModelInfo model, ComputeUnit unit, BackendOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(unit);
+        if (!backend.Supports(unit))
+            throw new HeteroBatchException("BackendMismatch", ErrorKind.InvalidArgument,
+                $"{backend.Name} cannot run unit {unit.Id} ({unit.Backend}).", unit.Id);
+        return options ?? BackendOptions.Default;
+    }
+
     public static void CheckRun(ModelInfo model, int inputLength, int outputLength, int batchSize)
     {
         if (batchSize <= 0)

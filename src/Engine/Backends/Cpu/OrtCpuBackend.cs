@@ -19,12 +19,7 @@ public sealed class OrtCpuBackend : IInferenceBackend
 
     public IInferenceSession CreateSession(ModelInfo model, ComputeUnit unit, BackendOptions options)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(unit);
-        options ??= BackendOptions.Default;
-        if (!Supports(unit))
-            throw new HeteroBatchException("BackendMismatch", ErrorKind.InvalidArgument,
-                $"{Name} cannot run unit {unit.Id} ({unit.Backend}).", unit.Id);
+        options = SessionValidation.CheckCreate(this, model, unit, options);
         OrtSettingKeys.Check(options, OrtSettingKeys.Cpu, Name);
         if (options.IntraOpThreads < 0)
             throw new HeteroBatchException("InvalidBackendOptions", ErrorKind.InvalidArgument,

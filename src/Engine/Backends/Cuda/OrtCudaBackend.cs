@@ -16,12 +16,7 @@ public sealed class OrtCudaBackend : IInferenceBackend
 
     public IInferenceSession CreateSession(ModelInfo model, ComputeUnit unit, BackendOptions options)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(unit);
-        options ??= BackendOptions.Default;
-        if (!Supports(unit))
-            throw new HeteroBatchException("BackendMismatch", ErrorKind.InvalidArgument,
-                $"{Name} cannot run unit {unit.Id} ({unit.Backend}).", unit.Id);
+        options = SessionValidation.CheckCreate(this, model, unit, options);
         if (!unit.Available)
             throw new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
                 $"{unit.Id} ({unit.Name}) cannot be used: {unit.Reason}", unit.Id);

@@ -19,6 +19,7 @@
         'Split-Batch'
         'Invoke-HeteroInference'
         'Export-PerfChart'
+        'New-HeteroBatch'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

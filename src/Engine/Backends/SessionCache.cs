@@ -85,7 +85,7 @@ public sealed class SessionCache : IDisposable
     /// A cached session as callers see it: runs are serialised (two runspaces of one process may share a
     /// unit), and Dispose is a no-op because the cache owns the session.
     /// </summary>
-    private sealed class SharedSession : IInferenceSession, IChunkPipelineSession
+    private sealed class SharedSession : IInferenceSession, IChunkPipelineSession, IWarmableSession
     {
         private readonly IInferenceSession _inner;
         private readonly object _runGate = new();
@@ -113,6 +113,20 @@ public sealed class SessionCache : IDisposable
                 ObjectDisposedException.ThrowIf(_closed, this);
                 if (_inner is IChunkPipelineSession pipeline) return pipeline.RunChunks(input, output, chunkSizes, cancellationToken);
                 return ChunkPipeline.RunOneByOne(_inner, input, output, chunkSizes, cancellationToken);
+            }
+        }
+
+        public bool IsWarm(int batchSize)
+        {
+            lock (_runGate) return _inner is not IWarmableSession warm || warm.IsWarm(batchSize);
+        }
+
+        public void WarmUp(int batchSize, CancellationToken cancellationToken = default)
+        {
+            lock (_runGate)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_inner is IWarmableSession warm) warm.WarmUp(batchSize, cancellationToken);
             }
         }
 

@@ -58,7 +58,8 @@ public static class ChartBuilder
             var ok = bySize.Where(r => Is(r.Status, PerfStatus.Ok) && r.BatchSize > 0).Select(r => new MeasuredPoint(r.BatchSize, r.TotalMs)).ToList();
             var limitRow = bySize.Where(r => Is(r.Status, PerfStatus.OutOfMemory) || Is(r.Status, PerfStatus.TooSlow))
                 .OrderBy(r => r.BatchSize).FirstOrDefault();
-            var curve = new UnitCostCurve(label, ok, limitRow?.BatchSize, g.First.MachineName ?? "", limitRow?.Status);
+            var curve = new UnitCostCurve(label, ok, limitRow?.BatchSize, g.First.MachineName ?? "", limitRow?.Status,
+                CostModel.RunsMeasuredSizesOnly(g.First.Backend));
             if (!curve.IsUsable) { cannotRun.Add($"{label}: {curve.UnusableReason}"); continue; }
             lines.Add((label, curve, limitRow?.Status));
         }
@@ -98,7 +99,7 @@ public static class ChartBuilder
                 StrokeThickness = 2.25,
                 LineJoin = LineJoin.Round,
             };
-            foreach (int b in SampleSizes(curve)) line.Points.Add(new DataPoint(b, Value(metric, b, curve.DirectMs(b))));
+            foreach (int b in SampleSizes(curve)) line.Points.Add(new DataPoint(b, Value(metric, b, curve.MeasuredSizesOnly ? curve.SingleRunMs(b) : curve.DirectMs(b))));
             var dots = new ScatterSeries
             {
                 Title = label + " (measured)",

@@ -19,6 +19,8 @@ public sealed record ExecutionRequest
     public required BatchInput Input { get; init; }
     /// <summary>Backend options by unit id (see <see cref="ThreadBudget.OptionsFor"/>); a unit not listed uses <see cref="BackendOptions.Default"/>.</summary>
     public IReadOnlyDictionary<string, BackendOptions>? UnitOptions { get; init; }
+    /// <summary>Batch sizes to warm on each unit before the run besides the ones the plan runs (e.g. every measured size).</summary>
+    public IReadOnlyDictionary<string, int[]>? WarmSizes { get; init; }
 }
 
 /// <summary>
@@ -84,6 +86,7 @@ public sealed class HeteroExecutor
         public int ItemsReplanned;
         public long LastFinishTicks;
         public double ExecMs, IoMs;
+        public double SetupMs;
         public readonly List<ChunkRun> Chunks = new();
         public readonly List<int> ExecutedSizes = new();
         public volatile bool Failed;
@@ -102,6 +105,7 @@ public sealed class HeteroExecutor
         private readonly BlockingCollection<Completion> _completions = new();
         private readonly Stopwatch _clock = new();
         private int _totalDone;
+        private double _setupMs;
 
         public RunState(ExecutionRequest request, ISessionProvider sessions, IProgress<ExecutionProgress>? progress, CancellationToken token)
         {
@@ -125,6 +129,7 @@ public sealed class HeteroExecutor
         {
             var uncomputed = new List<(int From, int To)>();
             int pending = 0;
+            _setupMs = Setup(assignments);
             _clock.Start();
             foreach (var a in assignments)
             {
@@ -167,6 +172,60 @@ public sealed class HeteroExecutor
             _clock.Stop();
             if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);
             return BuildResult();
+        }
+
+        /// <summary>
+        /// Opens each unit's session and warms the batch sizes its share runs (a GPU's algorithm search and graph
+        /// capture per size), on the units' own workers, all at once. The run's clock starts after: WallMs is the
+        /// steady run the plan predicts, and the one-time cost is reported apart as SetupMs. A unit that fails
+        /// here fails its share, which is re-planned like any failure.
+        /// </summary>
+        private double Setup(IReadOnlyList<Assignment> assignments)
+        {
+            var clock = Stopwatch.StartNew();
+            var sizesByUnit = assignments.GroupBy(a => a.Unit.Id, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.SelectMany(a => a.Chunks).ToList(), StringComparer.OrdinalIgnoreCase);
+            foreach (var (unit, extra) in _request.WarmSizes ?? new Dictionary<string, int[]>())
+                if (_units.ContainsKey(unit))
+                {
+                    if (!sizesByUnit.TryGetValue(unit, out var list)) sizesByUnit[unit] = list = new List<int>();
+                    list.AddRange(extra.Where(b => b > 0));
+                }
+            if (sizesByUnit.Count == 0) return 0;
+            // Not disposed: after a cancel a worker may still signal it.
+            var done = new CountdownEvent(sizesByUnit.Count);
+            foreach (var (unitId, sizeList) in sizesByUnit)
+            {
+                var state = _units[unitId];
+                var sizes = sizeList.Distinct().Order().ToArray();
+                UnitWorker.For(WorkerKey(state.Unit)).Post(_ =>
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        var session = _sessions.Acquire(_request.Model, state.Unit, state.Options);
+                        if (session is IWarmableSession warm)
+                            foreach (var size in sizes)
+                                if (!_token.IsCancellationRequested && !warm.IsWarm(size)) warm.WarmUp(size, _token);
+                    }
+                    catch (Exception e)
+                    {
+                        if (!_token.IsCancellationRequested)
+                        {
+                            state.Error ??= e;
+                            state.Failed = true;
+                        }
+                    }
+                    finally
+                    {
+                        state.SetupMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        done.Signal();
+                    }
+                });
+            }
+            WaitHandle.WaitAny(new[] { done.WaitHandle, _token.WaitHandle });
+            _token.ThrowIfCancellationRequested();
+            return clock.Elapsed.TotalMilliseconds;
         }
 
         private void Post(Assignment a) =>
@@ -327,6 +386,7 @@ public sealed class HeteroExecutor
                     ActualMs = u.ItemsDone > 0 ? TimeSpan.FromTicks(u.LastFinishTicks).TotalMilliseconds : 0,
                     ExecMs = u.ExecMs,
                     IoMs = u.IoMs,
+                    SetupMs = u.SetupMs,
                     ItemsCompleted = u.ItemsDone,
                     ItemsReplanned = u.ItemsReplanned,
                     Failed = u.Failed,
@@ -343,6 +403,7 @@ public sealed class HeteroExecutor
                 ModelHash = _request.Model.Hash,
                 BatchSize = input.Count,
                 WallMs = _clock.Elapsed.TotalMilliseconds,
+                SetupMs = _setupMs,
                 PredictedMs = plan.PredictedMs,
                 Units = reports.ToArray(),
                 FailedUnits = reports.Where(r => r.Failed).Select(r => r.Unit).ToArray(),

@@ -41,6 +41,9 @@ public sealed record InferenceRequest
     public BackendOptions? BackendOptions { get; init; }
     /// <summary>Half runs the model's fp16 conversion (inputs and outputs stay fp32; see <see cref="HalfPrecision"/>).</summary>
     public ModelPrecision Precision { get; init; } = ModelPrecision.Single;
+    /// <summary>Before the run, warm every batch size the table measured on each unit (not only the ones this plan runs),
+    /// so later calls of any size pay no setup. The cost is reported in <see cref="InferenceResult.SetupMs"/>.</summary>
+    public bool WarmUp { get; init; }
 }
 
 /// <summary>
@@ -98,8 +101,21 @@ public static class InferencePipeline
         }
 
         var executor = new HeteroExecutor(services.Sessions, services.ReplannerFor(new PlanInputs(model, input.Count, units, rows, request.Algorithm)));
-        var result = executor.Execute(new ExecutionRequest { Plan = plan, Model = model, Units = units, Input = input, UnitOptions = options },
-            progress, cancellationToken);
+        InferenceResult result;
+        try
+        {
+            var warmSizes = request.WarmUp
+                ? units.ToDictionary(u => u.Id, u => rows.Where(r => SameUnit(r, u) && r.Status == PerfStatus.Ok).Select(r => r.BatchSize).Distinct().ToArray(),
+                    StringComparer.OrdinalIgnoreCase)
+                : null;
+            result = executor.Execute(new ExecutionRequest { Plan = plan, Model = model, Units = units, Input = input, UnitOptions = options, WarmSizes = warmSizes },
+                progress, cancellationToken);
+        }
+        finally
+        {
+            // Outputs never alias the input: its pooled buffer serves the next call.
+            BatchInputLoader.Release(input);
+        }
 
         if (request.OutputPath is not null)
         {

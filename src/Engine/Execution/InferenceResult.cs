@@ -13,6 +13,9 @@ public sealed record UnitRunReport
     public double ActualMs { get; init; }
     public double ExecMs { get; init; }
     public double IoMs { get; init; }
+    /// <summary>One-time cost before the run: opening the session and warming the batch sizes the share runs
+    /// (a GPU's algorithm search and CUDA graph capture per size). 0 when the unit was already warm.</summary>
+    public double SetupMs { get; init; }
     /// <summary>Time to move inputs/outputs between machines (remote units); 0 locally.</summary>
     public double TransferMs { get; init; }
     /// <summary>Items this unit completed (its own share plus items re-planned onto it).</summary>
@@ -37,7 +40,12 @@ public sealed record InferenceResult
     public required string Model { get; init; }
     public string ModelHash { get; init; } = "";
     public required int BatchSize { get; init; }
+    /// <summary>Wall time of the run itself, from the first share started to the last item done (setup excluded).</summary>
     public required double WallMs { get; init; }
+    /// <summary>Wall time spent before the run opening sessions and warming batch sizes on the units (0 once warm):
+    /// the cold cost of a first call, reported apart so that <see cref="WallMs"/> compares with <see cref="PredictedMs"/>.</summary>
+    public double SetupMs { get; init; }
+    /// <summary>The plan's predicted time of the run (steady state, setup excluded).</summary>
     public double PredictedMs { get; init; }
     public double ItemsPerSecond => WallMs > 0 ? BatchSize * 1000.0 / WallMs : double.NaN;
     /// <summary>Per unit; in a run across machines, units are named <c>machine/unit</c>.</summary>

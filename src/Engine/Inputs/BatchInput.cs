@@ -26,6 +26,18 @@ public sealed class BatchInput
         Description = description;
     }
 
+    /// <summary>True when the buffer came from <see cref="InputBufferPool"/> for one run and goes back after it.</summary>
+    internal bool ReturnsToPool { get; init; }
+
+    /// <summary>The buffer the items live in (shared by views).</summary>
+    internal float[] Buffer => _buffer;
+
+    /// <summary>The same batch over the same buffer, no longer returned to the pool (the caller keeps it).</summary>
+    internal BatchInput Kept() => new(_buffer, _start, Count, ItemShape, Sources, Description);
+
+    /// <summary>The same items over <paramref name="buffer"/>, which holds exactly them from index 0.</summary>
+    internal BatchInput WithBuffer(float[] buffer) => new(buffer, 0, Count, ItemShape, Sources, Description);
+
     /// <summary>Number of items (the batch size N).</summary>
     public int Count { get; }
     /// <summary>Shape of one item, without the batch dimension.</summary>
@@ -77,6 +89,15 @@ public sealed class BatchInput
         for (int i = 0; i < actual.Length; i++)
             if (expected[i] > 0 && actual[i] != expected[i]) return false;
         return true;
+    }
+
+    /// <summary>A reusable pinned buffer from <see cref="InputBufferPool"/> for a batch read from files.</summary>
+    internal static float[] RentBuffer(long elements)
+    {
+        if (elements > Array.MaxLength)
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
+                $"The batch needs {elements} values, more than one buffer can hold ({Array.MaxLength}). Split it into smaller batches.", elements);
+        return InputBufferPool.Rent(elements);
     }
 
     /// <summary>Allocates the single pinned buffer a batch lives in (pinned so backends can hand it to native code without copying).</summary>

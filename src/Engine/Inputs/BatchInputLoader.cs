@@ -1,3 +1,4 @@
+using HeteroBatch.Engine.Backends;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
@@ -21,11 +22,41 @@ public static class BatchInputLoader
             FileInput f => FromFiles(f.Paths, model, cancellationToken),
             ArrayInput a => FromArray(a.Data, a.Shape, model.InputItemShape),
             RangeInput r => LoadRange(r, model, cancellationToken),
+            LoadedInput l => l.Batch,
             _ => throw new ArgumentException($"Unknown input source {source.GetType().Name}.", nameof(source)),
         };
         input.ValidateFor(model);
         return input;
     }
+
+    /// <summary>
+    /// Gives the buffer of a batch the run loaded itself back to <see cref="InputBufferPool"/>; call it once the run
+    /// no longer reads the batch. Batches from the caller (arrays, <see cref="LoadedInput"/>) are left alone.
+    /// </summary>
+    public static void Release(BatchInput input)
+    {
+        if (input is { ReturnsToPool: true }) InputBufferPool.Return(input.Buffer);
+    }
+
+    /// <summary>
+    /// The batch as one the caller keeps across calls: its own reusable pinned buffer (a GPU page-locks it once),
+    /// never returned to the pool. A caller's array is copied into such a buffer once.
+    /// </summary>
+    public static BatchInput Keep(BatchInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!input.ReturnsToPool && PinnedArrays.IsReusable(input.Buffer)) return input;
+        if (input.ReturnsToPool) return input.Kept();
+        var copy = PinnedArrays.AllocateReusable(input.Data.Length);
+        input.Data.CopyTo(copy);
+        return input.WithBuffer(copy);
+    }
+
+    // The last synthetic batches made, reused as they are (same seed, same data): generating 15 M values per call
+    // cost more than a GPU's whole run. Bounded in bytes; the arrays are reusable, so a GPU locks them once.
+    private const long MaxCachedSyntheticBytes = 1L << 30;
+    private static readonly object SyntheticGate = new();
+    private static readonly LinkedList<(string Key, BatchInput Batch)> SyntheticCache = new();
 
     /// <summary>
     /// A batch of <paramref name="batchSize"/> items of <paramref name="itemShape"/> filled with values uniform in
@@ -45,7 +76,19 @@ public static class BatchInputLoader
                 $"A synthetic batch needs a fixed item shape, but the model's input is [{string.Join(",", itemShape)}]. Give real input files instead.", itemShape);
         CheckRange(firstItem, count, batchSize, $"the synthetic batch of {batchSize}");
         long perItem = itemShape.Aggregate(1L, (a, b) => a * b);
-        var buffer = BatchInput.AllocateBuffer(perItem * count);
+        string key = $"{string.Join("x", itemShape)}|{batchSize}|{seed}|{firstItem}|{count}";
+        lock (SyntheticGate)
+        {
+            for (var node = SyntheticCache.First; node is not null; node = node.Next)
+                if (node.Value.Key == key)
+                {
+                    SyntheticCache.Remove(node);
+                    SyntheticCache.AddFirst(node);
+                    return node.Value.Batch;
+                }
+        }
+        bool cacheable = perItem * count * sizeof(float) <= MaxCachedSyntheticBytes / 2;
+        var buffer = cacheable ? PinnedArrays.AllocateReusable(checked((int)(perItem * count))) : BatchInput.AllocateBuffer(perItem * count);
         ulong state = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL + (ulong)(firstItem * perItem) * 0x9E3779B97F4A7C15UL);
         for (int i = 0; i < buffer.Length; i++)
         {
@@ -58,7 +101,14 @@ public static class BatchInputLoader
         }
         var description = count == batchSize ? $"synthetic batch of {batchSize} (seed {seed})"
             : $"items {firstItem}-{firstItem + count - 1} of a synthetic batch of {batchSize} (seed {seed})";
-        return new BatchInput(buffer, 0, count, (int[])itemShape.Clone(), null, description);
+        var batch = new BatchInput(buffer, 0, count, (int[])itemShape.Clone(), null, description);
+        if (cacheable)
+            lock (SyntheticGate)
+            {
+                SyntheticCache.AddFirst((key, batch));
+                while (SyntheticCache.Sum(e => (long)e.Batch.Data.Length * sizeof(float)) > MaxCachedSyntheticBytes) SyntheticCache.RemoveLast();
+            }
+        return batch;
     }
 
     /// <summary>A range of another source, loading no more than it needs (see <see cref="InputSource.Range"/>).</summary>
@@ -154,7 +204,7 @@ public static class BatchInputLoader
                     $"'{f}' is neither an image ({string.Join(", ", ImagePreprocessor.ImageExtensions.Order())}) nor a .npy tensor.", f);
 
         int height = shape[1], width = shape[2], perItem = 3 * height * width;
-        var buffer = BatchInput.AllocateBuffer((long)perItem * files.Count);
+        var buffer = BatchInput.RentBuffer((long)perItem * files.Count);
         var errors = new HeteroBatchException?[files.Count];
         Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
@@ -163,9 +213,13 @@ public static class BatchInputLoader
         });
         // Report the first bad file in input order, whatever thread met it first.
         var firstError = errors.FirstOrDefault(e => e is not null);
-        if (firstError is not null) throw firstError;
+        if (firstError is not null)
+        {
+            InputBufferPool.Return(buffer);
+            throw firstError;
+        }
         return new BatchInput(buffer, 0, files.Count, (int[])shape.Clone(), files.Select(Path.GetFileName).ToArray()!,
-            files.Count == 1 ? $"image {files[0]}" : $"{files.Count} images");
+            files.Count == 1 ? $"image {files[0]}" : $"{files.Count} images") { ReturnsToPool = true };
     }
 
     /// <summary>Stacks .npy files (each [...item] or [n, ...item], float32) into one batch, read straight into the batch buffer.</summary>
@@ -204,20 +258,28 @@ public static class BatchInputLoader
             throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded, $"The input holds {total} items, too many for one batch.", total);
 
         int perItem = itemShape!.Aggregate(1, (a, b) => checked(a * b));
-        var buffer = BatchInput.AllocateBuffer(perItem * total);
+        var buffer = BatchInput.RentBuffer(perItem * total);
         var sources = new List<string>((int)total);
         long at = 0;
-        for (int i = 0; i < files.Count; i++)
+        try
         {
-            int n = counts[i] * perItem;
-            NpyFile.ReadInto(files[i], buffer.AsSpan((int)at, n));
-            at += n;
-            var name = Path.GetFileName(files[i]);
-            if (headers[i].Shape.Length == modelItemShape.Length) sources.Add(name);
-            else for (int k = 0; k < counts[i]; k++) sources.Add(name + "[" + k + "]");
+            for (int i = 0; i < files.Count; i++)
+            {
+                int n = counts[i] * perItem;
+                NpyFile.ReadInto(files[i], buffer.AsSpan((int)at, n));
+                at += n;
+                var name = Path.GetFileName(files[i]);
+                if (headers[i].Shape.Length == modelItemShape.Length) sources.Add(name);
+                else for (int k = 0; k < counts[i]; k++) sources.Add(name + "[" + k + "]");
+            }
+        }
+        catch
+        {
+            InputBufferPool.Return(buffer);
+            throw;
         }
         return new BatchInput(buffer, 0, (int)total, itemShape!, sources,
-            files.Count == 1 ? $"tensor {files[0]}" : $"{files.Count} .npy files");
+            files.Count == 1 ? $"tensor {files[0]}" : $"{files.Count} .npy files") { ReturnsToPool = true };
     }
 
     /// <summary>

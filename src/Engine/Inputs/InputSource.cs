@@ -17,6 +17,9 @@ public abstract record InputSource
     /// or a multi-dimensional float array whose first dimension is N.</summary>
     public static InputSource FromArray(Array data, int[]? shape = null) => new ArrayInput(data, shape);
 
+    /// <summary>A batch already loaded (New-HeteroBatch): run as it is, no copy, its buffer reused call after call.</summary>
+    public static InputSource FromBatch(BatchInput batch) => new LoadedInput(batch ?? throw new ArgumentNullException(nameof(batch)));
+
     /// <summary>Items [<paramref name="firstItem"/>, firstItem + <paramref name="count"/>) of <paramref name="source"/>:
     /// what one machine of a cross-machine run loads. A synthetic range is generated directly (the same values as
     /// in the whole batch), an image range decodes only its files, a .npy range reads only the files it overlaps.</summary>
@@ -34,3 +37,6 @@ public sealed record ArrayInput(Array Data, int[]? Shape) : InputSource;
 
 /// <summary>A contiguous range of another source's items; see <see cref="InputSource.Range"/>.</summary>
 public sealed record RangeInput(InputSource Source, int FirstItem, int Count) : InputSource;
+
+/// <summary>A batch loaded before the call; see <see cref="InputSource.FromBatch"/>.</summary>
+public sealed record LoadedInput(BatchInput Batch) : InputSource;

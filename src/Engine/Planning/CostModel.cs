@@ -110,13 +110,18 @@ public sealed class CostModel
                     if (limit is null || r.BatchSize < limit) { limit = r.BatchSize; limitStatus = r.Status; }
                 }
             }
-            curves.Add(new UnitCostCurve(unit, ok, limit, rows[0].MachineName ?? "", limitStatus));
+            curves.Add(new UnitCostCurve(unit, ok, limit, rows[0].MachineName ?? "", limitStatus, RunsMeasuredSizesOnly(rows[0].Backend)));
         }
 
         string hash = modelHash.Length > 0 ? modelHash : hashes.Count == 1 ? hashes.First() : "";
         string name = model.Length > 0 ? model : byUnit.Values.SelectMany(r => r).Select(r => r.Model).FirstOrDefault(m => !string.IsNullOrEmpty(m)) ?? modelHash;
         return new CostModel(name, hash, curves);
     }
+
+    /// <summary>Backends whose sessions pay a one-time setup per new batch size (CUDA: algorithm search and graph
+    /// capture) run the measured sizes only.</summary>
+    public static bool RunsMeasuredSizesOnly(string? backend) =>
+        string.Equals(backend, Backends.BackendNames.OrtCuda, StringComparison.OrdinalIgnoreCase);
 
     private static bool MatchesModel(PerfEntry row, string model, string modelHash)
     {

@@ -19,6 +19,10 @@ public readonly record struct MeasuredPoint(int BatchSize, double TotalMs);
 /// <item><b>Padding</b>: b items may run as one batch of a larger measured size c (slots filled, computed and
 /// dropped) when that is faster: GPU tables are not monotone. Padding to an interpolated size is never better
 /// (between two measured sizes the time is concave or increasing), so only measured sizes are tried.</item>
+/// <item><b>Measured sizes only</b> (GPU units): a unit whose every new batch size costs a one-time setup (the
+/// CUDA session's algorithm search and graph capture per size) runs measured sizes only; an unmeasured size is
+/// padded to the next measured one. The measured sizes are the unit's buckets: few, known to the planner, and
+/// warmed once per process.</item>
 /// <item><b>Chunking</b>: n items may run as a sequence of batches. Every batch but the last is a full batch of
 /// a measured size (a size whose time is known, not guessed); the last batch covers the items left, run
 /// exactly or padded as above.</item>
@@ -63,8 +67,11 @@ public sealed class UnitCostCurve : ICostCurve
     /// <param name="limitBatchSize">Smallest size that failed (OutOfMemory/TooSlow); sizes ≥ it are never run.</param>
     /// <param name="machineName">Machine the unit belongs to.</param>
     /// <param name="limitStatus">Status that set the limit, for explanations.</param>
-    public UnitCostCurve(string unit, IEnumerable<MeasuredPoint> points, int? limitBatchSize = null, string machineName = "", string? limitStatus = null)
+    /// <param name="measuredSizesOnly">Run measured sizes only (padding the others up): the unit's buckets.</param>
+    public UnitCostCurve(string unit, IEnumerable<MeasuredPoint> points, int? limitBatchSize = null, string machineName = "", string? limitStatus = null,
+        bool measuredSizesOnly = false)
     {
+        MeasuredSizesOnly = measuredSizesOnly;
         ArgumentException.ThrowIfNullOrEmpty(unit);
         ArgumentNullException.ThrowIfNull(points);
         Unit = unit;
@@ -97,7 +104,7 @@ public sealed class UnitCostCurve : ICostCurve
         }
 
         MaxBatchSize = _points[^1].BatchSize;
-        _directNs = BuildDirect(_points, MaxBatchSize);
+        _directNs = BuildDirect(_points, MaxBatchSize, measuredSizesOnly);
         (_singleNs, _singleSize) = BuildSingle(_points, _directNs, MaxBatchSize);
 
         // A measured size is worth a full chunk only if no larger measured size is at least as fast.
@@ -124,6 +131,8 @@ public sealed class UnitCostCurve : ICostCurve
 
     /// <summary>Unit id.</summary>
     public string Unit { get; }
+    /// <summary>True when the unit runs measured batch sizes only (its buckets), padding the sizes between them.</summary>
+    public bool MeasuredSizesOnly { get; }
     /// <summary>Machine of the unit (from the table); empty when unknown.</summary>
     public string MachineName { get; }
     /// <inheritdoc/>
@@ -291,9 +300,15 @@ public sealed class UnitCostCurve : ICostCurve
 
     private static long ToNs(double ms) => Math.Max(1, (long)Math.Round(ms * NsPerMs, MidpointRounding.AwayFromZero));
 
-    private static long[] BuildDirect(MeasuredPoint[] points, int max)
+    private static long[] BuildDirect(MeasuredPoint[] points, int max, bool measuredOnly)
     {
         var direct = new long[max + 1];
+        if (measuredOnly)
+        {
+            Array.Fill(direct, Infinite);
+            foreach (var p in points) direct[p.BatchSize] = ToNs(p.TotalMs);
+            return direct;
+        }
         double firstPerItem = points[0].TotalMs / points[0].BatchSize;
         for (int b = 1; b < points[0].BatchSize; b++) direct[b] = ToNs(firstPerItem * b);
         for (int i = 0; i < points.Length; i++)

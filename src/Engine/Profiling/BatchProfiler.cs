@@ -103,6 +103,8 @@ public sealed class BatchProfiler
         var duplicate = units.GroupBy(u => u.Id, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw Bad($"Unit '{duplicate.Key}' is listed more than once.", duplicate.Key);
         if (o.WarmupRuns < 0) throw Bad($"WarmupRuns must be 0 or more (got {o.WarmupRuns}).", o.WarmupRuns);
+        if (o.MaxWarmupRuns < 0) throw Bad($"MaxWarmupRuns must be 0 or more (got {o.MaxWarmupRuns}).", o.MaxWarmupRuns);
+        if (!(o.StableTolerance > 0)) throw Bad($"StableTolerance must be above 0 (got {o.StableTolerance}).", o.StableTolerance);
         if (o.Repeats < 1) throw Bad($"Repeats must be 1 or more (got {o.Repeats}).", o.Repeats);
         if (!(o.MaxSecondsPerRun > 0)) throw Bad($"MaxSecondsPerRun must be above 0 (got {o.MaxSecondsPerRun}).", o.MaxSecondsPerRun);
         if (!(o.MaxSecondsPerPoint > 0)) throw Bad($"MaxSecondsPerPoint must be above 0 (got {o.MaxSecondsPerPoint}).", o.MaxSecondsPerPoint);
@@ -227,6 +229,7 @@ public sealed class BatchProfiler
         private readonly ProfileOptions _options;
         private readonly CancellationToken _ct;
         private bool _sessionWarm;
+        private bool _firstAtSize;
 
         public PointRunner(IInferenceSession session, float[] input, float[] output, ModelInfo model, ProfileOptions options, CancellationToken ct)
         {
@@ -248,11 +251,24 @@ public sealed class BatchProfiler
 
             try
             {
-                for (int i = 0; i < _options.WarmupRuns; i++)
+                // A size's one-time setup (a GPU's algorithm search and graph capture) is not its run time:
+                // it is paid here, untimed and exempt from the budget, as the executor pays it before a run.
+                if (_session is IWarmableSession warm && !warm.IsWarm(batchSize)) warm.WarmUp(batchSize, _ct);
+                _firstAtSize = true;
+                double previous = double.NaN;
+                int warmups = 0;
+                // Warm until two runs in a row agree within StableTolerance (or MaxWarmupRuns is reached), so
+                // the timed runs measure the steady state.
+                while (warmups < _options.WarmupRuns
+                       || (_options.WarmupRuns > 0 && warmups < _options.MaxWarmupRuns && !(Math.Abs(lastSeconds - previous) <= _options.StableTolerance * Math.Max(lastSeconds, previous))))
                 {
+                    previous = lastSeconds > 0 ? lastSeconds : double.NaN;
                     var (timing, seconds, overBudget) = RunOnce(inputSlice, outputSlice, batchSize, budgetSeconds);
                     lastSeconds = seconds;
+                    warmups++;
                     if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0);
+                    // A slow size gets its minimum warm-ups only: more would cost more than the noise they remove.
+                    if (seconds * (warmups + 1) > _options.MaxSecondsPerPoint) break;
                 }
 
                 int repeats = _options.Repeats;
@@ -289,8 +305,10 @@ public sealed class BatchProfiler
             var clock = Stopwatch.StartNew();
             var timing = _session.Run(input, output, batchSize, _ct);
             double seconds = clock.Elapsed.TotalSeconds;
-            bool exempt = !_sessionWarm;   // the session's first run pays its start-up
+            // The session's first run, and the first at each size, pay one-time costs: never TooSlow for those.
+            bool exempt = !_sessionWarm || _firstAtSize;
             _sessionWarm = true;
+            _firstAtSize = false;
             timing = new RunTiming(Math.Max(0, timing.ExecMs), Math.Max(0, timing.IoMs))
             {
                 HostToDeviceMs = Math.Max(0, timing.HostToDeviceMs),

@@ -14,6 +14,11 @@ public sealed record ProfileOptions
     public int MaxBatchSize { get; init; } = 129;
     /// <summary>Unmeasured runs before each point (warms caches, lets the backend pick kernels).</summary>
     public int WarmupRuns { get; init; } = 2;
+    /// <summary>Most warm-up runs per point: after <see cref="WarmupRuns"/>, warming goes on until two runs in a row
+    /// agree within <see cref="StableTolerance"/>, up to this many.</summary>
+    public int MaxWarmupRuns { get; init; } = 10;
+    /// <summary>Relative difference of two consecutive warm-up runs under which a point counts as steady (0.05 = 5 %).</summary>
+    public double StableTolerance { get; init; } = 0.05;
     /// <summary>Timed runs per point; fewer when a run takes long (see <see cref="MaxSecondsPerPoint"/>).</summary>
     public int Repeats { get; init; } = 5;
     /// <summary>A run longer than this marks the point TooSlow and stops growing the batch on that unit.

@@ -27,6 +27,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     private const string SyntheticSet = "Synthetic";
     private const string FilesSet = "Files";
     private const string TensorSet = "Tensor";
+    private const string BatchSet = "Batch";
 
     /// <summary>Zoo name (mobilenet, resnet-50, ...) or path of an ONNX file.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -63,6 +64,15 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     /// <summary>The batch as a flat float array (item-major), with -InputShape giving its shape, batch first.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = TensorSet)]
     public float[]? InputObject { get; set; }
+
+    /// <summary>A batch loaded once with New-HeteroBatch: run as it is, with no reading or copying (the fast path for repeated calls).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = BatchSet)]
+    public BatchInput? Batch { get; set; }
+
+    /// <summary>Warm every batch size the units may run for this model (all measured sizes in the table) before the run, so
+    /// later calls of any size pay no setup; for services and scheduled jobs that call again. The cost is in SetupMs.</summary>
+    [Parameter]
+    public SwitchParameter WarmUp { get; set; }
 
     /// <summary>Shape of a flat -InputObject, batch first (e.g. 8,3,224,224).</summary>
     [Parameter(ParameterSetName = TensorSet)]
@@ -148,7 +158,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         // ComputeUnit records piped in (Get-ComputeUnit | Invoke-HeteroInference) name the units of one run:
         // gather them and run once at the end, as Split-Batch does. Piped tensors and plans run per record.
         if (MyInvocation.ExpectingInput && Unit is not null && !ReferenceEquals(Unit, _unitsOnCommandLine)
-            && InputObject is null && Plan is null)
+            && InputObject is null && Plan is null && Batch is null)
         {
             _pipedUnits.AddRange(Unit);
             return;
@@ -170,6 +180,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         {
             FilesSet => InputSource.Files(InputPath.Select(p => PerfTableCmdletSupport.ResolvePath(this, p)).ToArray()),
             TensorSet => InputSource.FromArray(InputObject!, InputShape),
+            BatchSet => InputSource.FromBatch(Batch!),
             _ => InputSource.Synthetic(bound.ContainsKey(nameof(BatchSize)) ? BatchSize : Plan?.BatchSize ?? 32, Seed),
         };
         var outputPath = string.IsNullOrEmpty(OutputPath) ? null : PerfTableCmdletSupport.ResolvePath(this, OutputPath);
@@ -202,6 +213,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             OutputPath = outputPath,
             BackendOptions = BackendOptionArguments.Build(ThreadCount, BackendOption),
             Precision = Precision,
+            WarmUp = WarmUp,
         };
         var activityId = NewActivityId();
         var activity = $"Invoke-HeteroInference {Model}";

@@ -12,12 +12,13 @@ namespace HeteroBatch.Engine.Backends.Cpu;
 /// IoMs is wrapping the buffers. Cancellation sets RunOptions.Terminate, which ONNX Runtime checks
 /// between operators.
 /// </summary>
-public sealed class OrtCpuSession : IInferenceSession
+public sealed class OrtCpuSession : IInferenceSession, IWarmableSession
 {
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private bool _disposed;
+    private bool _ranOnce;
 
     internal OrtCpuSession(InferenceSession session, ModelInfo model, ComputeUnit unit, BackendOptions options)
     {
@@ -61,7 +62,20 @@ public sealed class OrtCpuSession : IInferenceSession
             throw OrtErrorMapper.Map(ex, OrtStage.Run, Unit, Model, batchSize, cancellationToken);
         }
         double execMs = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
+        _ranOnce = true;
         return new RunTiming(execMs, ioMs);
+    }
+
+    /// <summary>A CPU session has no per-size setup; its first run (thread pool, arena, kernel set-up) is the cost.</summary>
+    public bool IsWarm(int batchSize) => _ranOnce;
+
+    /// <summary>One item of zeros: the first run's set-up without the cost of a full batch.</summary>
+    public void WarmUp(int batchSize, CancellationToken cancellationToken = default)
+    {
+        if (_ranOnce) return;
+        var input = new float[Model.InputElementsPerItem];
+        var output = new float[Model.OutputElementsPerItem];
+        Run(input, output, 1, cancellationToken);
     }
 
     public void Dispose()

@@ -14,6 +14,16 @@ public sealed record CudaProviderSettings
     public required IReadOnlyDictionary<string, string> ProviderOptions { get; init; }
     /// <summary>True when enable_cuda_graph=1: each batch size then gets its own device buffers and graph id.</summary>
     public bool CudaGraph { get; init; }
+    /// <summary>True when the graph setting was not given and the engine chose it: a model whose nodes cannot all
+    /// run on the GPU then opens without graphs instead of failing.</summary>
+    public bool CudaGraphDefaulted { get; init; }
+
+    /// <summary>These settings with CUDA graphs off (the fallback of a model that cannot be captured).</summary>
+    public CudaProviderSettings WithoutGraphs()
+    {
+        var provider = new Dictionary<string, string>(ProviderOptions, StringComparer.Ordinal) { ["enable_cuda_graph"] = "0" };
+        return this with { ProviderOptions = provider, CudaGraph = false, CudaGraphDefaulted = false };
+    }
 
     private static readonly string[] AlgoSearchValues = { "EXHAUSTIVE", "HEURISTIC", "DEFAULT" };
     private static readonly string[] ArenaStrategies = { "kNextPowerOfTwo", "kSameAsRequested" };
@@ -48,11 +58,16 @@ public sealed record CudaProviderSettings
         // NHWC kernels unless asked otherwise: measured on an H100 (bench/results/gpu-h100-2026-11-26.md), ResNet-50
         // batch 128 ran its compute in 18.0 ms against 21.0 ms with ORT's NCHW default, VGG-16 in 25.1 against 31.5.
         provider.TryAdd("prefer_nhwc", "1");
+        // A CUDA graph per batch size unless asked otherwise: ORT 1.31's Conv keeps the cuDNN plan of the last input
+        // shape only, so a session that alternates sizes searches again at every change (480-650 ms for ResNet-50 on
+        // an H200, bench/results/gpu-h200-2026-12-01.md); a replayed graph runs the kernels chosen when the size was first warmed.
+        bool graphDefaulted = provider.TryAdd("enable_cuda_graph", "1");
         return new CudaProviderSettings
         {
             DeviceId = deviceId,
             ProviderOptions = provider,
             CudaGraph = provider.TryGetValue("enable_cuda_graph", out var graph) && graph == "1",
+            CudaGraphDefaulted = graphDefaulted,
         };
     }
 

@@ -23,13 +23,19 @@ public sealed class OrtCudaBackend : IInferenceBackend
         OrtSettingKeys.Check(options, OrtSettingKeys.Cuda, Name);
         var settings = CudaProviderSettings.From(options, unit.DeviceIndex);
 
-        using var sessionOptions = BuildSessionOptions(options, settings, unit, model);
-        // Our own copies need libcudart, which the provider has just loaded as a dependency; this only
-        // fails on a machine whose discovery was bypassed.
-        var cuda = CudaRuntime.TryGet() ?? throw new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
-            $"{unit.Id} cannot be used: " + (CudaProviderProbe.Default.Check().Reason
-                ?? $"{CudaRuntime.LibraryName} could not be loaded."), unit.Id);
-        var session = OrtSessionFactory.Open(model, unit, sessionOptions);
+        InferenceSession session;
+        CudaRuntime cuda;
+        try
+        {
+            (session, cuda) = Open(model, unit, options, settings);
+        }
+        catch (HeteroBatchException ex) when (settings.CudaGraphDefaulted && ex.ErrorId != "ModelNotFound"
+            && ex.Message.Contains("graph", StringComparison.OrdinalIgnoreCase))
+        {
+            // Graph capture needs every node on the GPU; a model with CPU nodes runs without graphs.
+            settings = settings.WithoutGraphs();
+            (session, cuda) = Open(model, unit, options, settings);
+        }
         try
         {
             return new OrtCudaSession(session, cuda, model, unit, options, settings);
@@ -39,6 +45,17 @@ public sealed class OrtCudaBackend : IInferenceBackend
             session.Dispose();
             throw;
         }
+    }
+
+    private static (InferenceSession Session, CudaRuntime Cuda) Open(ModelInfo model, ComputeUnit unit, BackendOptions options, CudaProviderSettings settings)
+    {
+        using var sessionOptions = BuildSessionOptions(options, settings, unit, model);
+        // Our own copies need libcudart, which the provider has just loaded as a dependency; this only
+        // fails on a machine whose discovery was bypassed.
+        var cuda = CudaRuntime.TryGet() ?? throw new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
+            $"{unit.Id} cannot be used: " + (CudaProviderProbe.Default.Check().Reason
+                ?? $"{CudaRuntime.LibraryName} could not be loaded."), unit.Id);
+        return (OrtSessionFactory.Open(model, unit, sessionOptions), cuda);
     }
 
     private static SessionOptions BuildSessionOptions(BackendOptions options, CudaProviderSettings settings, ComputeUnit unit, ModelInfo model)

@@ -13,14 +13,19 @@ namespace HeteroBatch.Engine.Backends.Cuda;
 /// A model on one GPU through ONNX Runtime's CUDA provider and an OrtIoBinding whose input and output are
 /// device buffers the session owns. A run is: caller input → page-locked host buffer → device (timed as
 /// IoMs), RunWithBinding (ExecMs, compute only), device → page-locked buffer → caller output (IoMs).
-/// Device and host buffers grow to the largest batch seen and are reused; with enable_cuda_graph each
-/// batch size keeps its own device buffers (a captured graph replays fixed addresses) and graph id.
+/// Device and host buffers grow to the largest batch seen and are reused. With CUDA graphs (the default) each
+/// batch size has two slots (a single run uses slot 0, pipelined chunks alternate 0 and 1), each with its own
+/// device buffers, binding and graph id: a captured graph replays fixed addresses, and replaying it runs no
+/// algorithm search. ONNX Runtime 1.31's Conv builds its cuDNN frontend plan for the last input shape only, so
+/// without graphs every change of batch size searches again (~0.5 s for ResNet-50); with them each size pays
+/// that once per session, when it is warmed (<see cref="IWarmableSession"/>).
 /// </summary>
-public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSession
+public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSession, IWarmableSession
 {
     // Page-locked registrations of batch buffers, shared by every GPU session of the process (portable).
     private static readonly ConditionalWeakTable<float[], HostRegistration> Registrations = new();
     private const long MinRegistrationBytes = 16L << 20;
+    private const long MinReusableRegistrationBytes = 1L << 20;
 
     private readonly InferenceSession _session;
     private readonly CudaRuntime _cuda;
@@ -35,7 +40,9 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
     private PinnedHostBuffer _hostInput;
     private PinnedHostBuffer _hostOutput;
     private DeviceBuffers? _shared;
-    private readonly Dictionary<int, DeviceBuffers> _perBatch = new();
+    private readonly Dictionary<(int Size, int Slot), DeviceBuffers> _graphSlots = new();
+    private readonly HashSet<(int Size, int Slot)> _captured = new();
+    private bool _ranOnce;
     private DeviceBuffers? _bound;
     private readonly DeviceBuffers?[] _pipeBuffers = new DeviceBuffers?[2];
     private readonly OrtIoBinding?[] _pipeBindings = new OrtIoBinding?[2];
@@ -76,7 +83,79 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
     public BackendOptions Options { get; }
 
     /// <summary>Bytes of GPU memory the session's own input/output buffers hold (model weights and the arena excluded).</summary>
-    public long DeviceBufferBytes => (_shared?.Bytes ?? 0) + _perBatch.Values.Sum(b => b.Bytes);
+    public long DeviceBufferBytes => (_shared?.Bytes ?? 0) + _graphSlots.Values.Sum(b => b.Bytes);
+
+    /// <summary>True when this session replays a CUDA graph per batch size (enable_cuda_graph=1, the default).</summary>
+    public bool UsesCudaGraphs => _settings.CudaGraph;
+
+    /// <inheritdoc/>
+    public bool IsWarm(int batchSize) => _settings.CudaGraph
+        ? _captured.Contains((batchSize, 0)) && _captured.Contains((batchSize, 1))
+        : _ranOnce;
+
+    /// <inheritdoc/>
+    public void WarmUp(int batchSize, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize));
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            _cuda.SetDevice(_device);
+            if (!_settings.CudaGraph)
+            {
+                var buffers = Prepare(batchSize);
+                using var plain = NewRunOptions(-1);
+                _session.RunWithBinding(plain, _binding);
+                _ranOnce = true;
+                return;
+            }
+            // The device buffers' contents do not matter: the outputs are thrown away.
+            for (int slot = 0; slot < 2; slot++)
+            {
+                if (_captured.Contains((batchSize, slot))) continue;
+                var set = GraphSlot(batchSize, slot);
+                using var options = NewRunOptions(GraphId(batchSize, slot));
+                using (cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, options))
+                    _session.RunWithBinding(options, set.Binding!);
+                _captured.Add((batchSize, slot));
+            }
+            _ranOnce = true;
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or CudaRuntimeException or OutOfMemoryException)
+        {
+            throw OrtErrorMapper.Map(ex, OrtStage.Run, Unit, Model, batchSize, cancellationToken);
+        }
+    }
+
+    private static int GraphId(int batchSize, int slot) => batchSize * 2 + slot;
+
+    private RunOptions NewRunOptions(int graphId)
+    {
+        var options = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        if (_settings.CudaGraph) options.AddRunConfigEntry("gpu_graph_id", graphId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return options;
+    }
+
+    /// <summary>The device buffers of one graph slot of <paramref name="batchSize"/>, bound once to a binding of their own.</summary>
+    private DeviceBuffers GraphSlot(int batchSize, int slot)
+    {
+        if (_graphSlots.TryGetValue((batchSize, slot), out var set)) return set;
+        set = DeviceBuffers.Allocate(_cuda, batchSize * _inputBytesPerItem, batchSize * _outputBytesPerItem);
+        try
+        {
+            set.Binding = _session.CreateIoBinding();
+            set.Bind(set.Binding, _deviceMemory, Model, batchSize);
+        }
+        catch
+        {
+            set.Binding?.Dispose();
+            set.Dispose(_cuda);
+            throw;
+        }
+        _graphSlots[(batchSize, slot)] = set;
+        return set;
+    }
 
     public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default)
     {
@@ -93,7 +172,9 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         {
             // The CUDA current device is per host thread, and the worker may be any thread.
             _cuda.SetDevice(_device);
-            var buffers = Prepare(batchSize);
+            _hostInput.EnsureCapacity(_cuda, inputBytes);
+            _hostOutput.EnsureCapacity(_cuda, outputBytes);
+            var buffers = _settings.CudaGraph ? GraphSlot(batchSize, 0) : Prepare(batchSize);
 
             long ioStart = Stopwatch.GetTimestamp();
             var directIn = DirectPointer(input);
@@ -102,16 +183,17 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
             _cuda.StreamSynchronize(_stream);
             ioMs = inMs = Stopwatch.GetElapsedTime(ioStart).TotalMilliseconds;
 
-            using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-            if (_settings.CudaGraph) runOptions.AddRunConfigEntry("gpu_graph_id", batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var runOptions = NewRunOptions(GraphId(batchSize, 0));
             using (cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions))
             {
                 long execStart = Stopwatch.GetTimestamp();
                 // Returns once ORT has synchronised its compute stream (run option
                 // disable_synchronize_execution_providers is left at 0), so the output is complete.
-                _session.RunWithBinding(runOptions, _binding);
+                _session.RunWithBinding(runOptions, buffers.Binding ?? _binding);
                 execMs = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
             }
+            _ranOnce = true;
+            if (_settings.CudaGraph) _captured.Add((batchSize, 0));
 
             ioStart = Stopwatch.GetTimestamp();
             var directOut = DirectPointer(output);
@@ -133,15 +215,16 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
     /// the other of two device buffer sets, and of chunk k−1's output back to the caller, run on this
     /// session's copy stream. Page-locked batch buffers (see <see cref="PinnedArrays"/>) are copied by DMA
     /// directly; others are staged through the session's pinned buffers. With CUDA graphs (fixed addresses
-    /// per batch size) the chunks run one by one.
+    /// per batch size) chunk k runs in slot k mod 2 of its size, whose graph replays that slot's buffers.
     /// </summary>
     public IReadOnlyList<RunTiming> RunChunks(ReadOnlyMemory<float> input, Memory<float> output, IReadOnlyList<int> chunkSizes, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         int total = chunkSizes.Sum();
         SessionValidation.CheckRun(Model, input.Length, output.Length, total);
-        if (chunkSizes.Count < 2 || _settings.CudaGraph)
+        if (chunkSizes.Count < 2)
             return ChunkPipeline.RunOneByOne(this, input, output, chunkSizes, cancellationToken);
+        bool graphs = _settings.CudaGraph;
         var source = DirectPointer(input);
         var target = DirectPointer(output);
 
@@ -152,6 +235,8 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
             _cuda.SetDevice(_device);
             for (int i = 0; i < 2; i++)
             {
+                if (_pipeEvents[i] == IntPtr.Zero) _pipeEvents[i] = _cuda.CreateEvent();
+                if (graphs) continue;
                 if (_pipeBuffers[i] is null || _pipeBuffers[i]!.InputCapacity < largest * _inputBytesPerItem || _pipeBuffers[i]!.OutputCapacity < largest * _outputBytesPerItem)
                 {
                     _pipeBindings[i] ??= _session.CreateIoBinding();
@@ -161,8 +246,8 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                     _pipeBuffers[i] = null;
                     _pipeBuffers[i] = DeviceBuffers.Allocate(_cuda, largest * _inputBytesPerItem, largest * _outputBytesPerItem);
                 }
-                if (_pipeEvents[i] == IntPtr.Zero) _pipeEvents[i] = _cuda.CreateEvent();
             }
+            DeviceBuffers SetOf(int k) => graphs ? GraphSlot(chunkSizes[k], k % 2) : _pipeBuffers[k % 2]!;
             // Memory that is not page-locked goes through the session's pinned staging buffers: the whole
             // input in before the pipeline starts, the whole output out after it ends.
             long stagingStart = Stopwatch.GetTimestamp();
@@ -184,13 +269,11 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
 
             void CopyIn(int k)
             {
-                var set = _pipeBuffers[k % 2]!;
+                var set = SetOf(k);
                 _cuda.MemcpyAsync(set.Input, source + (nint)(starts[k] * _inputBytesPerItem), chunkSizes[k] * _inputBytesPerItem, CudaRuntime.MemcpyHostToDevice, _stream);
                 _cuda.RecordEvent(_pipeEvents[k % 2], _stream);
             }
 
-            using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-            using var cancel = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
             CopyIn(0);
             for (int k = 0; k < chunkSizes.Count; k++)
             {
@@ -200,11 +283,16 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                 double waited = Stopwatch.GetElapsedTime(waitStart).TotalMilliseconds;
                 if (k + 1 < chunkSizes.Count) CopyIn(k + 1);   // overlaps the run below
 
-                var set = _pipeBuffers[k % 2]!;
-                if (set.BoundBatch != chunkSizes[k]) set.Bind(_pipeBindings[k % 2]!, _deviceMemory, Model, chunkSizes[k]);
+                var set = SetOf(k);
+                var binding = graphs ? set.Binding! : _pipeBindings[k % 2]!;
+                if (!graphs && set.BoundBatch != chunkSizes[k]) set.Bind(binding, _deviceMemory, Model, chunkSizes[k]);
+                using var runOptions = NewRunOptions(GraphId(chunkSizes[k], k % 2));
+                using var cancel = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
                 long execStart = Stopwatch.GetTimestamp();
-                _session.RunWithBinding(runOptions, _pipeBindings[k % 2]!);
+                _session.RunWithBinding(runOptions, binding);
                 double exec = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
+                _ranOnce = true;
+                if (graphs) _captured.Add((chunkSizes[k], k % 2));
 
                 _cuda.MemcpyAsync(target + (nint)(starts[k] * _outputBytesPerItem), set.Output, chunkSizes[k] * _outputBytesPerItem, CudaRuntime.MemcpyDeviceToHost, _stream);
                 timings[k] = new RunTiming(exec, waited) { HostToDeviceMs = waited };
@@ -241,7 +329,10 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                 long bytes = array.LongLength * sizeof(float);
                 // Page-locking costs more than staging a small buffer, and a one-off large batch is cheaper to
                 // stage once than to lock: lock large buffers on their second use.
-                if (registration.Attempted || bytes < MinRegistrationBytes || ++registration.Uses < 2) return IntPtr.Zero;
+                // Reusable buffers (pooled inputs, batches the caller keeps) are locked on their first use.
+                bool reusable = PinnedArrays.IsReusable(array);
+                if (registration.Attempted || bytes < (reusable ? MinReusableRegistrationBytes : MinRegistrationBytes)
+                    || (!reusable && ++registration.Uses < 2)) return IntPtr.Zero;
                 registration.Attempted = true;
                 var pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
                 if (!_cuda.TryHostRegister(pointer, bytes)) return IntPtr.Zero;
@@ -266,22 +357,13 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         }
     }
 
-    /// <summary>Host and device buffers for this batch size, bound to the session.</summary>
+    /// <summary>Host and device buffers for this batch size, bound to the session's one binding (no CUDA graphs).</summary>
     private DeviceBuffers Prepare(int batchSize)
     {
         _hostInput.EnsureCapacity(_cuda, batchSize * _inputBytesPerItem);
         _hostOutput.EnsureCapacity(_cuda, batchSize * _outputBytesPerItem);
 
         DeviceBuffers buffers;
-        if (_settings.CudaGraph)
-        {
-            if (!_perBatch.TryGetValue(batchSize, out buffers!))
-            {
-                buffers = DeviceBuffers.Allocate(_cuda, batchSize * _inputBytesPerItem, batchSize * _outputBytesPerItem);
-                _perBatch[batchSize] = buffers;
-            }
-        }
-        else
         {
             if (_shared is null || _shared.InputCapacity < batchSize * _inputBytesPerItem || _shared.OutputCapacity < batchSize * _outputBytesPerItem)
             {
@@ -321,8 +403,12 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
             _pipeBuffers[i]?.Dispose(_cuda);
             _cuda.DestroyEvent(_pipeEvents[i]);
         }
-        foreach (var buffers in _perBatch.Values) buffers.Dispose(_cuda);
-        _perBatch.Clear();
+        foreach (var buffers in _graphSlots.Values)
+        {
+            buffers.Binding?.Dispose();
+            buffers.Dispose(_cuda);
+        }
+        _graphSlots.Clear();
         _hostInput.Free(_cuda);
         _hostOutput.Free(_cuda);
         _cuda.DestroyStream(_stream);
@@ -362,6 +448,8 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         public long InputCapacity;
         public long OutputCapacity;
         public int BoundBatch;
+        /// <summary>The binding of a CUDA graph slot (bound once); null for buffers bound to the session's shared bindings.</summary>
+        public OrtIoBinding? Binding;
         private OrtValue? _inputValue;
         private OrtValue? _outputValue;
 

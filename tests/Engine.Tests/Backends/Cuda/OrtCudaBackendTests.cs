@@ -71,7 +71,17 @@ public class OrtCudaBackendTests
             ["arena_extend_strategy"] = "kSameAsRequested",
             ["gpu_mem_limit"] = "1073741824",
         }, settings.ProviderOptions);
-        Assert.False(CudaProviderSettings.From(BackendOptions.Default, 0).CudaGraph);
+        Assert.False(settings.CudaGraphDefaulted);
+        // CUDA graphs are the default (no algorithm search when the batch size changes); an explicit 0 wins, and a
+        // defaulted graph setting falls back to no graphs for a model the GPU cannot capture.
+        var defaults = CudaProviderSettings.From(BackendOptions.Default, 0);
+        Assert.True(defaults.CudaGraph);
+        Assert.True(defaults.CudaGraphDefaulted);
+        Assert.Equal("1", defaults.ProviderOptions["enable_cuda_graph"]);
+        var fallback = defaults.WithoutGraphs();
+        Assert.False(fallback.CudaGraph);
+        Assert.Equal("0", fallback.ProviderOptions["enable_cuda_graph"]);
+        Assert.False(CudaProviderSettings.From(BackendOptions.Parse("enable_cuda_graph=0"), 0).CudaGraph);
         // NHWC is the measured-faster default; an explicit setting wins.
         Assert.Equal("1", CudaProviderSettings.From(BackendOptions.Default, 0).ProviderOptions["prefer_nhwc"]);
         Assert.Equal("0", CudaProviderSettings.From(BackendOptions.Parse("prefer_nhwc=0"), 0).ProviderOptions["prefer_nhwc"]);

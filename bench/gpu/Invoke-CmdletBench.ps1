@@ -26,6 +26,8 @@ param(
     [string[]] $Sections = @('profile', 'b128', 'npy', 'sequence', 'predict', 'cold')
 )
 $ErrorActionPreference = 'Stop'
+# -File passes 'a,b' as one string.
+$Sections = @($Sections | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 Import-Module $env:HB_MODULE
 $work = '/tmp/hb-bench'
 $null = New-Item -ItemType Directory -Force $work

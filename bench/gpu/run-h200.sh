@@ -13,7 +13,7 @@ sections=${1:-profile,b128,npy,sequence,predict,cold}
 export PYTHONUNBUFFERED=1
 python3 "$here/torch_tuned.py" --out "$models" 2>&1 | tee "$out/torch.log"
 cp "$models/torch_tuned.json" "$out/" 2>/dev/null
-"$here/../run-pwsh.sh" -File "$here/Invoke-CmdletBench.ps1" -ModelDir "$models" -Out "$out" -Sections ${sections//,/ } 2>&1 | tee "$out/cmdlet.log"
+"$here/../run-pwsh.sh" -File "$here/Invoke-CmdletBench.ps1" -ModelDir "$models" -Out "$out" -Sections "$sections" 2>&1 | tee "$out/cmdlet.log"
 # The module's outputs against torch's on the same input (fp32; TF32 allowed on both sides).
 python3 - "$models" "$out" <<'PY' 2>&1 | tee "$out/check.log"
 import sys, os, json, numpy as np

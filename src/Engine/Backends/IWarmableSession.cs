@@ -13,4 +13,11 @@ public interface IWarmableSession
 
     /// <summary>Runs <paramref name="batchSize"/> items of scratch input until that size is warm; outputs are discarded.</summary>
     void WarmUp(int batchSize, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Readies the host side of runs over <paramref name="input"/> with chunks of up to <paramref name="largestChunk"/>
+    /// items: a GPU session page-locks a reusable input buffer and sizes its staging buffers, so the first run pays
+    /// none of it.
+    /// </summary>
+    void PrepareBuffers(ReadOnlyMemory<float> input, int largestChunk);
 }

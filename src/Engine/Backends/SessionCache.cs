@@ -130,6 +130,15 @@ public sealed class SessionCache : IDisposable
             }
         }
 
+        public void PrepareBuffers(ReadOnlyMemory<float> input, int largestChunk)
+        {
+            lock (_runGate)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_inner is IWarmableSession warm) warm.PrepareBuffers(input, largestChunk);
+            }
+        }
+
         /// <summary>Owned by the cache; callers' using-blocks must not close a shared session.</summary>
         public void Dispose() { }
 

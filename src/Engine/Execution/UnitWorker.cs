@@ -40,7 +40,8 @@ internal sealed class UnitWorker
     /// <summary>Staging buffer for padded chunks' inputs, reused between runs; only the worker thread touches it.</summary>
     public Memory<float> StagingInput(int elements)
     {
-        if (_stagingInput.Length < elements) _stagingInput = GC.AllocateUninitializedArray<float>(elements, pinned: true);
+        // Reusable: a GPU page-locks it once and pads chunks by DMA from it.
+        if (_stagingInput.Length < elements) _stagingInput = Backends.PinnedArrays.AllocateReusable(elements);
         return _stagingInput.AsMemory(0, elements);
     }
 

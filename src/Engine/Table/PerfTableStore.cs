@@ -89,9 +89,18 @@ public sealed class PerfTableStore
     /// </summary>
     public PerfTable Read()
     {
+        // An unchanged file (same length and write time) gives the table parsed last time: a service that runs
+        // call after call plans without parsing the JSON again. Writes replace the file, so its stamp changes.
+        var info = new FileInfo(Path);
+        if (info.Exists && ReadCache.TryGetValue(Path, out var cached) && cached.Length == info.Length && cached.WriteUtc == info.LastWriteTimeUtc)
+            return cached.Table;
         var state = Load();
-        return new PerfTable(state.Sorted(), state.HistoryLimit, Path);
+        var table = new PerfTable(state.Sorted(), state.HistoryLimit, Path);
+        if (info.Exists) ReadCache[Path] = (info.Length, info.LastWriteTimeUtc, table);
+        return table;
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, DateTime WriteUtc, PerfTable Table)> ReadCache = new();
 
     /// <summary>
     /// Merges rows into the table under the lock. A row with a new key is added; a newer measurement of an

@@ -148,6 +148,9 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [Parameter]
     public Hashtable? SSHOption { get; set; }
 
+    /// <summary>Progress of a run is shown once it has lasted this long: shorter calls write none.</summary>
+    private static readonly TimeSpan ProgressQuiet = TimeSpan.FromMilliseconds(150);
+
     private string[]? _unitsOnCommandLine;
     private readonly List<string> _pipedUnits = new();
 
@@ -219,14 +222,14 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         var activity = $"Invoke-HeteroInference {Model}";
         var result = RunEngine((sink, ct) =>
         {
-            var progress = ProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
+            var progress = ThrottledProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
                 p.Stage == ExecutionStage.Executing && p.TotalItems > 0 ? $"{p.ItemsDone}/{p.TotalItems} items: " +
                     string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " failed" : "")}"))
                 : string.IsNullOrEmpty(p.Activity) ? p.Stage.ToString() : p.Activity)
             {
                 PercentComplete = p.PercentComplete,
                 CurrentOperation = p.Stage.ToString(),
-            })));
+            })), ProgressQuiet);
             try
             {
                 return InferencePipeline.Run(request, progress, ct);

@@ -93,6 +93,24 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
     /// <summary>An IProgress that calls <paramref name="report"/> on the reporting thread (no SynchronizationContext hop).</summary>
     protected static IProgress<T> ProgressTo<T>(Action<T> report) => new CallbackProgress<T>(report);
 
+    /// <summary>
+    /// An IProgress that forwards a report only once <paramref name="quiet"/> has passed since it was made, then at
+    /// most one per <paramref name="quiet"/>: writing progress costs the pipeline thread a millisecond or more per
+    /// record, more than a GPU run of a small batch, and a call that ends sooner needs no progress bar.
+    /// </summary>
+    protected static IProgress<T> ThrottledProgressTo<T>(Action<T> report, TimeSpan quiet)
+    {
+        long interval = (long)(quiet.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        long next = System.Diagnostics.Stopwatch.GetTimestamp() + interval;
+        return new CallbackProgress<T>(value =>
+        {
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            long due = Interlocked.Read(ref next);
+            if (now < due || Interlocked.CompareExchange(ref next, now + interval, due) != due) return;
+            report(value);
+        });
+    }
+
     /// <summary>Queues the final Completed record of a progress activity.</summary>
     protected void PostProgressCompleted(PipelineSink sink, int activityId, string activity) =>
         sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity, "done") { RecordType = ProgressRecordType.Completed }));

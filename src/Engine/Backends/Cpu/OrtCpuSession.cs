@@ -69,6 +69,9 @@ public sealed class OrtCpuSession : IInferenceSession, IWarmableSession
     /// <summary>A CPU session has no per-size setup; its first run (thread pool, arena, kernel set-up) is the cost.</summary>
     public bool IsWarm(int batchSize) => _ranOnce;
 
+    /// <summary>The CPU reads the caller's buffers in place: nothing to ready.</summary>
+    public void PrepareBuffers(ReadOnlyMemory<float> input, int largestChunk) { }
+
     /// <summary>One item of zeros: the first run's set-up without the cost of a full batch.</summary>
     public void WarmUp(int batchSize, CancellationToken cancellationToken = default)
     {

@@ -5,7 +5,8 @@ BeforeAll {
     Import-Module (Join-Path (Get-TestModulePath) 'HeteroBatch.psd1') -Force
     $table = New-TestTablePath
     $scratch = Split-Path $table
-    # The paper's machine, as a table exported elsewhere: units CPU, IGPU, GPU of host 'paper-i7'.
+    # A made-up CPU/IGPU/GPU machine shaped like the paper's (not its measurements), as a table exported
+    # elsewhere: units CPU, IGPU, GPU of host 'paper-i7'.
     $csvPath = Join-Path $scratch 'paper.csv'
     $gpu = @{ 1 = 3.1; 2 = 3.3; 4 = 3.8; 8 = 5.0; 16 = 7.5; 17 = 11.9; 32 = 12.0; 33 = 19.5; 64 = 22.8; 65 = 33.0; 128 = 44.0 }
     $rows = foreach ($b in $gpu.Keys) {

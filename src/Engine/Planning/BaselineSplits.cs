@@ -1,22 +1,29 @@
 namespace HeteroBatch.Engine.Planning;
 
-/// <summary>Result of the greedy search.</summary>
+/// <summary>Result of <see cref="BaselineSplits.GreedyImproved"/>.</summary>
 /// <param name="Items">Items per worker, in the order the workers were given.</param>
 /// <param name="Rounds">Rounds run (one round tries one move to every other worker).</param>
 /// <param name="Capped">True when the search stopped at the round limit instead of converging.</param>
 public sealed record GreedyResult(int[] Items, int Rounds, bool Capped);
 
 /// <summary>
-/// The comparison splits: the seed's greedy search, a split proportional to throughput, and an even split.
-/// They use the same cost curves as the optimal split, so their predicted makespans compare fairly.
+/// The comparison splits: a greedy search after the seed's (with changed rules), a split proportional to
+/// throughput, and an even split. They use the same cost curves as the optimal split, so their predicted
+/// makespans compare fairly. The seed's own search, rule for rule, is <see cref="SeedSearch"/>.
 /// </summary>
 public static class BaselineSplits
 {
-    /// <summary>Default round limit of <see cref="Greedy"/>.</summary>
+    /// <summary>Default round limit of <see cref="GreedyImproved"/>.</summary>
     public const int DefaultGreedyMaxRounds = 10_000_000;
 
     /// <summary>
-    /// The seed's greedy search. All items start on the worker fastest for the whole batch (the base). Each
+    /// A greedy search after the seed's, with rules changed so that it lands nearer the optimum than the faithful
+    /// port (<see cref="SeedSearch"/>). Where it differs from the seed: a move is judged against the base's <i>current</i> time, not its time with one item fewer; the
+    /// receiver is the move leaving the largest margin over the slowest other unit, ties to the earlier unit;
+    /// trial is not reset to 1 after a move; the pass runs to convergence instead of stopping when the base
+    /// holds 1 item; the second pass starts from the unit slowest <i>in the current split</i> and runs to
+    /// convergence, not one round; and it decides on the planner's cost curves, not the seed's estimate.
+    /// All items start on the worker fastest for the whole batch (the base). Each
     /// round tries, for every other worker, moving <c>trial</c> items from the base to it; a move is acceptable
     /// when afterwards no worker other than the base is predicted slower than the base is now (before the move);
     /// of the acceptable moves the one that leaves the largest margin (base's current time minus the slowest
@@ -25,7 +32,7 @@ public static class BaselineSplits
     /// Then one more pass runs the same way with the slowest worker as the base (ties to the earlier worker),
     /// which takes back the overshoot the "slower than the base before the move" rule allows.
     /// </summary>
-    public static GreedyResult Greedy(IReadOnlyList<ICostCurve> curves, int items, int maxRounds = DefaultGreedyMaxRounds, CancellationToken cancellationToken = default)
+    public static GreedyResult GreedyImproved(IReadOnlyList<ICostCurve> curves, int items, int maxRounds = DefaultGreedyMaxRounds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(curves);
         if (items < 0) throw new ArgumentOutOfRangeException(nameof(items));

@@ -5,8 +5,11 @@ public enum PlanAlgorithm
 {
     /// <summary>Exact minimum of the predicted makespan under the cost model.</summary>
     Optimal,
-    /// <summary>The seed paper's greedy search, kept as a baseline.</summary>
-    Greedy,
+    /// <summary>The seed paper's search and estimate, ported faithfully (<see cref="SeedSearch"/>), as a baseline.</summary>
+    Seed,
+    /// <summary>A greedy search after the seed's, with changed rules, on the planner's cost curves
+    /// (<see cref="BaselineSplits.GreedyImproved"/>).</summary>
+    GreedyImproved,
     /// <summary>Items proportional to each unit's best throughput.</summary>
     Proportional,
     /// <summary>Equal split, as PyTorch's DataParallel.</summary>

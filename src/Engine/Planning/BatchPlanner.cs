@@ -21,7 +21,7 @@ public sealed record PlanRequest
     /// <summary>Only rows with this backend options key; null: any (must be unambiguous per unit).</summary>
     public string? BackendOptions { get; init; }
     public PlanAlgorithm Algorithm { get; init; } = PlanAlgorithm.Optimal;
-    /// <summary>Round limit of the greedy search.</summary>
+    /// <summary>Round limit of <see cref="PlanAlgorithm.GreedyImproved"/>.</summary>
     public int GreedyMaxRounds { get; init; } = BaselineSplits.DefaultGreedyMaxRounds;
 }
 
@@ -42,8 +42,12 @@ public static class BatchPlanner
         var clock = Stopwatch.StartNew();
         CheckCount(request.BatchSize, "batch size");
         var model = CostModel.FromTable(table, request.Model, request.ModelHash, request.Units ?? Array.Empty<string>(), request.MachineName, request.BackendOptions);
+        // The seed decides by its own estimate, which needs the rows' exec/I-O split that the curves do not keep.
+        var seed = request.Algorithm == PlanAlgorithm.Seed
+            ? model.Units.Select(u => SeedEstimate.ForCurve(u, table, model.Model, model.ModelHash)).ToArray()
+            : null;
         return Build(model, model.Units.Select(u => (ICostCurve)u).ToArray(), model.Units, 0, request.BatchSize,
-            request.Algorithm, request.GreedyMaxRounds, clock, cancellationToken);
+            request.Algorithm, request.GreedyMaxRounds, clock, cancellationToken, seed);
     }
 
     /// <summary>Plans a batch of <paramref name="batchSize"/> items over all units of <paramref name="model"/>.</summary>
@@ -97,7 +101,8 @@ public static class BatchPlanner
     }
 
     private static BatchPlan Build(CostModel model, ICostCurve[] curves, IReadOnlyList<UnitCostCurve> units, int firstItem, int items,
-        PlanAlgorithm algorithm, int greedyMaxRounds, Stopwatch clock, CancellationToken cancellationToken)
+        PlanAlgorithm algorithm, int greedyMaxRounds, Stopwatch clock, CancellationToken cancellationToken,
+        IReadOnlyList<SeedEstimate?>? seed = null)
     {
         if (!units.Any(u => u.IsUsable))
             throw new HeteroBatchException(PlanningErrorIds.NoUsableUnit, ErrorKind.ResourceUnavailable,
@@ -116,8 +121,14 @@ public static class BatchPlanner
                 optimalMakespan = optimal.MakespanMs;
                 zeroReason = null;
                 break;
-            case PlanAlgorithm.Greedy:
-                var greedy = BaselineSplits.Greedy(curves, items, greedyMaxRounds, cancellationToken);
+            case PlanAlgorithm.Seed:
+                // Without the rows (re-planning, a cost model built elsewhere) a unit's curve stands in for its estimate.
+                var estimates = curves.Select((c, u) => seed?[u] is SeedEstimate e ? e.Ms : (Func<int, double>)c.Cost).ToArray();
+                split = SeedSearch.Split(estimates, items, cancellationToken).Items;
+                zeroReason = "the seed's search moved no items to it";
+                break;
+            case PlanAlgorithm.GreedyImproved:
+                var greedy = BaselineSplits.GreedyImproved(curves, items, greedyMaxRounds, cancellationToken);
                 split = greedy.Items;
                 zeroReason = greedy.Capped
                     ? $"the greedy search moved no items to it before its limit of {greedyMaxRounds} rounds"

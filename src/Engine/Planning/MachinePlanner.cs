@@ -217,8 +217,12 @@ public static class MachinePlanner
                 split = optimal.Items;
                 makespan = optimal.MakespanMs;
                 break;
-            case PlanAlgorithm.Greedy:
-                split = BaselineSplits.Greedy(curves, items, greedyMaxRounds, cancellationToken).Items;
+            case PlanAlgorithm.Seed:
+                // A machine has no exec/I-O table of its own: its aggregate curve is its estimate.
+                split = SeedSearch.Split(curves.Select(c => (Func<int, double>)c.Cost).ToArray(), items, cancellationToken).Items;
+                break;
+            case PlanAlgorithm.GreedyImproved:
+                split = BaselineSplits.GreedyImproved(curves, items, greedyMaxRounds, cancellationToken).Items;
                 break;
             case PlanAlgorithm.Proportional:
                 split = BaselineSplits.Proportional(curves, items);

@@ -9,7 +9,7 @@ using HeteroBatch.PS.Remoting;
 
 namespace HeteroBatch.PS.Cmdlets;
 
-/// <summary>Lists the compute units of this machine (CPU, CUDA GPUs, OpenVINO devices), or of remote machines through their sessions.</summary>
+/// <summary>Lists the compute units of this machine (CPU, CUDA GPUs; OpenVINO devices only as unavailable, as this build has no OpenVINO backend), or of remote machines through their sessions.</summary>
 [Cmdlet(VerbsCommon.Get, "ComputeUnit", DefaultParameterSetName = DefaultSet)]
 [OutputType(typeof(ComputeUnit))]
 public sealed class GetComputeUnitCommand : HeteroBatchCmdlet

@@ -82,7 +82,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [Parameter]
     public ModelPrecision Precision { get; set; } = ModelPrecision.Single;
 
-    /// <summary>Planning algorithm when no -Plan is given: Optimal (default), Greedy, Proportional or Even.</summary>
+    /// <summary>Planning algorithm when no -Plan is given: Optimal (default), Seed, GreedyImproved, Proportional or Even (see Split-Batch).</summary>
     [Parameter]
     public PlanAlgorithm Algorithm { get; set; } = PlanAlgorithm.Optimal;
 

@@ -45,7 +45,7 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? MachineName { get; set; }
 
-    /// <summary>Optimal (default, exact minimum of the predicted makespan), Greedy (the seed paper's search), Proportional or Even.</summary>
+    /// <summary>Optimal (default, exact minimum of the predicted makespan), Seed (the seed paper's search and estimate, ported faithfully), GreedyImproved (a greedy search after the seed's, with changed rules, on the planner's curves), Proportional or Even.</summary>
     [Parameter]
     public PlanAlgorithm Algorithm { get; set; } = PlanAlgorithm.Optimal;
 

@@ -61,6 +61,22 @@ public sealed class MachinePlannerTests
         Assert.True(plan.PredictedMs <= plan.BestSingleUnitMs + 1e-9);
     }
 
+    [Theory]
+    [InlineData(PlanAlgorithm.Seed)]
+    [InlineData(PlanAlgorithm.GreedyImproved)]
+    public void Baselines_plan_across_machines_and_Optimal_is_never_slower(PlanAlgorithm algorithm)
+    {
+        var models = MachinePlanner.CostModels(Table(), "net", "", Machines());
+        var plan = MachinePlanner.Plan(models, 100, algorithm);
+        Assert.Equal(algorithm, plan.Algorithm);
+        Assert.Equal(100, plan.MachineShares.Sum(m => m.Items));
+        Assert.Equal(100, plan.Shares.Sum(s => s.Items));
+        // Each machine's slice is split by the same algorithm: its units' items add up to the slice.
+        foreach (var m in plan.MachineShares)
+            Assert.Equal(m.Items, plan.Shares.Where(s => s.MachineName == m.MachineName).Sum(s => s.Items));
+        Assert.True(MachinePlanner.Plan(models, 100).PredictedMs <= plan.PredictedMs);
+    }
+
     [Fact]
     public void A_machine_delay_moves_items_to_the_machine_without_it()
     {

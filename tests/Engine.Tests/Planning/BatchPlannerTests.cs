@@ -52,7 +52,7 @@ public class BatchPlannerTests
         Assert.True(plan.PredictedSpeedup > 1.2, $"speedup {plan.PredictedSpeedup}");
         Assert.Equal("", plan.ModelHash);
         Assert.Equal("resnet50", plan.Model);
-        foreach (var algorithm in new[] { PlanAlgorithm.Greedy, PlanAlgorithm.Proportional, PlanAlgorithm.Even })
+        foreach (var algorithm in new[] { PlanAlgorithm.Seed, PlanAlgorithm.GreedyImproved, PlanAlgorithm.Proportional, PlanAlgorithm.Even })
         {
             var other = BatchPlanner.Plan(ImportedRows(), new PlanRequest { Model = "resnet50", BatchSize = 256, Units = new[] { "CPU", "IGPU", "GPU" }, Algorithm = algorithm });
             PlanningFixtures.AssertPlanFollowsModel(other, brute);

@@ -5,7 +5,7 @@ namespace HeteroBatch.Engine.Tests.Planning;
 
 public class OptimalPlanTests
 {
-    private static readonly PlanAlgorithm[] Baselines = { PlanAlgorithm.Greedy, PlanAlgorithm.Proportional, PlanAlgorithm.Even };
+    private static readonly PlanAlgorithm[] Baselines = { PlanAlgorithm.Seed, PlanAlgorithm.GreedyImproved, PlanAlgorithm.Proportional, PlanAlgorithm.Even };
 
     [Fact]
     public void Optimal_EqualsBruteForce_OnHundredsOfRandomSmallTables()

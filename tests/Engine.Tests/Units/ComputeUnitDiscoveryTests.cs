@@ -83,6 +83,15 @@ public class ComputeUnitDiscoveryTests
         Assert.Contains("OpenVINO.CSharp.API", unit.Reason);
     }
 
+    [Fact]
+    public void OpenVino_unit_with_a_runtime_says_the_backend_is_not_built_not_that_the_runtime_is_missing()
+    {
+        var unit = Assert.Single(new OpenVinoUnitProvider(new FixedLocator(true)).Discover());
+        Assert.Contains("runtime is installed", unit.Reason);
+        Assert.Contains("no OpenVINO backend", unit.Reason);
+        Assert.DoesNotContain("not found", unit.Reason, StringComparison.OrdinalIgnoreCase);
+    }
+
     private sealed class FixedLocator(bool present) : IOpenVinoRuntimeLocator
     {
         public bool IsRuntimePresent() => present;

@@ -30,6 +30,11 @@ public sealed class OpenVinoUnitProvider : IComputeUnitProvider
         _locator = locator ?? new OpenVinoRuntimeLocator();
     }
 
+    /// <summary>The unit's reason: the runtime was found, what is missing is the backend of this build.</summary>
+    public const string NotBuiltReason =
+        "an OpenVINO runtime is installed, but this build of HeteroBatch has no OpenVINO backend " +
+        "(the OpenVINO.CSharp.API package was not available to build it), so OpenVINO devices cannot run models";
+
     public string Family => "openvino";
 
     public IReadOnlyList<ComputeUnit> Discover()
@@ -44,7 +49,7 @@ public sealed class OpenVinoUnitProvider : IComputeUnitProvider
                 Backend = Backends.BackendNames.OpenVino,
                 Name = "OpenVINO runtime",
                 Available = false,
-                Reason = Backends.OpenVino.OpenVinoBackend.NotSupportedMessage,
+                Reason = NotBuiltReason,
             },
         };
     }

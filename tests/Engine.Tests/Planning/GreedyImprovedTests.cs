@@ -3,13 +3,14 @@ using Xunit;
 
 namespace HeteroBatch.Engine.Tests.Planning;
 
-public class GreedyTests
+/// <summary>The greedy variant with changed rules (not the seed's; <see cref="SeedSearchTests"/> tests the seed's).</summary>
+public class GreedyImprovedTests
 {
     private static UnitCostCurve Linear(string name, double msPerItem) =>
         TestUnit.Linear(name, msPerItem, Enumerable.Range(1, 16)).Curve();
 
     [Fact]
-    public void FollowsTheSeedsRules_OnAHandCheckedExample()
+    public void FollowsItsRules_OnAHandCheckedExample()
     {
         // A 1 ms/item, B 2 ms/item, C 4 ms/item; 8 items. Hand trace (times after each move):
         //  start: all 8 on A, the fastest for the whole batch (8 ms).
@@ -20,7 +21,7 @@ public class GreedyTests
         //  round 4: B would be 6 > 5, C 8 > 5 -> no move; trial 2.
         //  round 5: B 8, C 12 -> no move; second idle round: the pass ends.
         //  final pass from the slowest, A (5 ms): rounds 6 and 7 move nothing.
-        var result = BaselineSplits.Greedy(new[] { Linear("A", 1), Linear("B", 2), Linear("C", 4) }, 8);
+        var result = BaselineSplits.GreedyImproved(new[] { Linear("A", 1), Linear("B", 2), Linear("C", 4) }, 8);
         Assert.Equal(new[] { 5, 2, 1 }, result.Items);
         Assert.Equal(7, result.Rounds);
         Assert.False(result.Capped);
@@ -35,7 +36,7 @@ public class GreedyTests
         //  rounds 3, 4: B 9 and 12 > 5 -> pass ends.
         //  final pass, base B (6 ms): round 5 moves 1 back (A would be 6 <= 6): A 6, B 3;
         //  round 6: A would be 7 > 3; round 7: trial 2 > B's 1 item -> ends.
-        var result = BaselineSplits.Greedy(new[] { Linear("A", 1), Linear("B", 3) }, 7);
+        var result = BaselineSplits.GreedyImproved(new[] { Linear("A", 1), Linear("B", 3) }, 7);
         Assert.Equal(new[] { 6, 1 }, result.Items);
         Assert.Equal(7, result.Rounds);
     }
@@ -43,7 +44,7 @@ public class GreedyTests
     [Fact]
     public void TheRoundLimit_StopsTheSearch_AndIsReported()
     {
-        var result = BaselineSplits.Greedy(new[] { Linear("A", 1), Linear("B", 1) }, 1000, maxRounds: 10);
+        var result = BaselineSplits.GreedyImproved(new[] { Linear("A", 1), Linear("B", 1) }, 1000, maxRounds: 10);
         Assert.True(result.Capped);
         Assert.Equal(10, result.Rounds);
         Assert.Equal(1000, result.Items.Sum());

@@ -1,0 +1,137 @@
+<#
+.SYNOPSIS
+    The paper's machine from the paper's own measured tables: per network, the GPU alone against the seed's split
+    (-Algorithm Seed) and against Optimal, for a batch of 100. Writes bench/results/seed-paper-machine-<date>.md and,
+    with -Pictures, redraws the README's paper-machine pictures from the same table.
+.DESCRIPTION
+    Runs the staged module (./build.ps1 Build first). The table is tests/Engine.Tests/Planning/Data/seed-tables.csv,
+    a copy of shared/seed/seed-tables.csv (the pickled tables of sjlee25/batch-partitioning, whole-batch ms).
+    Nothing is run on a device: every number is a prediction from those measurements.
+#>
+[CmdletBinding()]
+param(
+    [int] $BatchSize = 100,
+    [string] $OutputPath,
+    [switch] $Pictures
+)
+$ErrorActionPreference = 'Stop'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+Import-Module (Join-Path $root 'out/HeteroBatch/HeteroBatch.psd1') -Force
+
+$csv = Join-Path $root 'tests/Engine.Tests/Planning/Data/seed-tables.csv'
+$table = Join-Path ([IO.Path]::GetTempPath()) ("hb-seed-" + [guid]::NewGuid().ToString('N') + '.json')
+$rows = Import-Csv $csv
+$rows | Set-PerfTable -Path $table
+$machine = 'paper-i7-9700k'
+$units = 'cpu', 'igpu', 'gpu'
+# The order of shared/seed/README.md, then any other network of the table.
+$order = 'mobilenet', 'squeezenet_v1.0', 'squeezenet_v1.1', 'resnet-18', 'resnet-34', 'resnet-50', 'vgg-16', 'vgg-19', 'inception_v3', 'densenet-121'
+$networks = @($order | Where-Object { $_ -in $rows.Model }) + @($rows.Model | Select-Object -Unique | Where-Object { $_ -notin $order })
+$date = (Get-Date).ToUniversalTime().ToString('yyyy-MM-dd')
+if (-not $OutputPath) { $OutputPath = Join-Path $root "bench/results/seed-paper-machine-$date.md" }
+$inv = [Globalization.CultureInfo]::InvariantCulture
+function F([double] $v, [string] $format = '0') { $v.ToString($format, $inv) }
+
+# The paper's way of scoring a split (shared/seed/README.md): one run of exactly n items per unit, the per-item
+# time interpolated linearly between measured sizes, and beyond the largest size that size's per-item time.
+function PlainMs($curve, [int] $n) {
+    if ($n -eq 0) { return 0.0 }
+    if ($n -le $curve.MaxBatchSize) { return $curve.DirectMs($n) }
+    $last = $curve.Points[$curve.Points.Count - 1]
+    return $last.TotalMs / $last.BatchSize * $n
+}
+
+# Batch sizes in order as "count×size" runs: 1,1,1,2 -> 3×1+2.
+function Runs([int[]] $sizes) {
+    $parts = [Collections.Generic.List[string]]::new()
+    for ($i = 0; $i -lt $sizes.Count) {
+        $j = $i
+        while ($j -lt $sizes.Count -and $sizes[$j] -eq $sizes[$i]) { $j++ }
+        $parts.Add($(if ($j - $i -gt 1) { "$($j - $i)×$($sizes[$i])" } else { "$($sizes[$i])" }))
+        $i = $j
+    }
+    $parts -join '+'
+}
+
+# The best split under the seed's scoring, by trying every split of the batch over the three units.
+function BestPlain($model, [int] $n) {
+    $t = foreach ($u in 0..2) { , @(foreach ($k in 0..$n) { PlainMs $model.Units[$u] $k }) }
+    $best = [double]::PositiveInfinity; $arg = $null
+    for ($a = 0; $a -le $n; $a++) {
+        for ($b = 0; $b -le $n - $a; $b++) {
+            $m = [Math]::Max([Math]::Max($t[0][$a], $t[1][$b]), $t[2][$n - $a - $b])
+            if ($m -lt $best) { $best = $m; $arg = "$a / $b / $($n - $a - $b)" }
+        }
+    }
+    [pscustomobject]@{ Ms = $best; Split = $arg }
+}
+
+$results = foreach ($net in $networks) {
+    $entries = Get-PerfTable -Model $net -Path $table
+    $model = [HeteroBatch.Engine.Planning.CostModel]::FromTable([HeteroBatch.Engine.Table.PerfEntry[]] @($entries), $net, '', [string[]] $units, $machine, $null)
+    $common = @{ Model = $net; BatchSize = $BatchSize; MachineName = $machine; Path = $table }
+    $seed = Split-Batch @common -Unit $units -Algorithm Seed
+    $opt = Split-Batch @common -Unit $units -Algorithm Optimal
+    $gpu = Split-Batch @common -Unit gpu
+    $split = @($seed.Shares | ForEach-Object Items)
+    $bestPlain = BestPlain $model $BatchSize
+    $plainSeed = ($split | ForEach-Object -Begin { $i = 0 } -Process { PlainMs $model.Units[$i] $_; $i++ } | Measure-Object -Maximum).Maximum
+    [pscustomobject]@{
+        Network = $net
+        PlainGpuMs = PlainMs $model.Units[2] $BatchSize
+        SeedSplit = $split -join ' / '
+        PlainSeedMs = $plainSeed
+        PlainBestMs = $bestPlain.Ms
+        PlainBestSplit = $bestPlain.Split
+        GpuMs = $gpu.PredictedMs
+        GpuSizes = Runs $gpu.Shares[0].ExecutedBatchSizes
+        SeedMs = $seed.PredictedMs
+        OptimalMs = $opt.PredictedMs
+        OptimalSplit = @($opt.Shares | ForEach-Object Items) -join ' / '
+        OptimalSizes = @($opt.Shares | ForEach-Object { if ($_.Items -gt 0) { "$($_.Unit) " + (Runs $_.ExecutedBatchSizes) } }) -join ', '
+    }
+}
+
+$sb = [Text.StringBuilder]::new()
+$null = $sb.AppendLine("# The paper's machine, from the paper's own tables ($date)")
+$null = $sb.AppendLine()
+$null = $sb.AppendLine("Generated by ``bench/seed/Compare-Seed.ps1`` (HeteroBatch $((Get-Module HeteroBatch).Version)) from")
+$null = $sb.AppendLine("``tests/Engine.Tests/Planning/Data/seed-tables.csv``: the performance tables the paper's code measured")
+$null = $sb.AppendLine("(``table_<net>`` of sjlee25/batch-partitioning; i7-9700K CPU, its UHD 630 iGPU over OpenCL, a GTX 1050 Ti over")
+$null = $sb.AppendLine("CUDA). Batch of $BatchSize, units in the paper's order cpu, igpu, gpu. Nothing was run on a device: these are")
+$null = $sb.AppendLine("predictions from those measurements.")
+$null = $sb.AppendLine()
+$null = $sb.AppendLine("## Scored as the seed scores a split")
+$null = $sb.AppendLine()
+$null = $sb.AppendLine("One run of exactly n items per unit, per-item time interpolated linearly between measured sizes (beyond the")
+$null = $sb.AppendLine("largest, that size's per-item time); ``-Algorithm Seed`` gives the split. The last columns are the best split
+under the same scoring, found by trying every split (a check of the search, not an algorithm of the module).")
+$null = $sb.AppendLine()
+$null = $sb.AppendLine('| network | GPU alone, ms | Seed split cpu / igpu / gpu | its makespan, ms | speedup | best split, same scoring | its makespan, ms | speedup |')
+$null = $sb.AppendLine('| --- | ---: | --- | ---: | ---: | --- | ---: | ---: |')
+foreach ($r in $results) {
+    $null = $sb.AppendLine("| $($r.Network) | $(F $r.PlainGpuMs) | $($r.SeedSplit) | $(F $r.PlainSeedMs) | $(F ($r.PlainGpuMs / $r.PlainSeedMs) '0.00')× | $($r.PlainBestSplit) | $(F $r.PlainBestMs) | $(F ($r.PlainGpuMs / $r.PlainBestMs) '0.00')× |")
+}
+$null = $sb.AppendLine()
+$null = $sb.AppendLine("## Scored by HeteroBatch's cost model (``Split-Batch`` ``PredictedMs``)")
+$null = $sb.AppendLine()
+$null = $sb.AppendLine("The same table under the planner's cost model, where a unit may also run its items as several full batches of")
+$null = $sb.AppendLine("measured sizes, or padded to a faster measured size. GPU alone is ``Split-Batch -Unit gpu``; Seed keeps the")
+$null = $sb.AppendLine("seed's split (decided by the seed's estimate) and is scored by the cost model; Optimal is the exact minimum.")
+$null = $sb.AppendLine()
+$null = $sb.AppendLine('| network | GPU alone, ms | Seed, ms | Seed speedup | Optimal, ms | Optimal speedup | Optimal split cpu / igpu / gpu | Optimal batches run (count×size) | GPU alone batches run |')
+$null = $sb.AppendLine('| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |')
+foreach ($r in $results) {
+    $null = $sb.AppendLine("| $($r.Network) | $(F $r.GpuMs '0.0') | $(F $r.SeedMs '0.0') | $(F ($r.GpuMs / $r.SeedMs) '0.00')× | $(F $r.OptimalMs '0.0') | $(F ($r.GpuMs / $r.OptimalMs) '0.00')× | $($r.OptimalSplit) | $($r.OptimalSizes) | $($r.GpuSizes) |")
+}
+[IO.File]::WriteAllText($OutputPath, $sb.ToString())
+Write-Host "Wrote $OutputPath"
+
+if ($Pictures) {
+    $images = Join-Path $root 'docs/images'
+    Get-PerfTable -Model resnet-50 -Path $table | Export-PerfChart -Path (Join-Path $images 'perftable-paper-machine.svg') -Title "resnet-50 on the paper's machine (its own measurements)" | Out-Null
+    Split-Batch -Model resnet-50 -BatchSize $BatchSize -Unit $units -MachineName $machine -Path $table |
+        Export-PerfChart -Path (Join-Path $images 'plan-paper-machine.svg') | Out-Null
+    Write-Host "Redrew $images/perftable-paper-machine.svg and plan-paper-machine.svg"
+}
+Remove-Item $table -ErrorAction SilentlyContinue

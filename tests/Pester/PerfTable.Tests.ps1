@@ -178,6 +178,19 @@ Describe 'Get-PerfTable and Set-PerfTable' {
         $err.FullyQualifiedErrorId | Should -BeLike 'InvalidPerfEntry*'
         Test-Path $t | Should -BeFalse
     }
+
+    It 'rejects a row with an absurd batch size (above 1,048,576), naming the row and the bound' {
+        $t = New-TestTablePath
+        [pscustomobject]@{ Model = 'm'; Unit = 'u'; BatchSize = 1048576; ExecMs = 1 } | Set-PerfTable -Path $t
+        (Get-PerfTable -Path $t).BatchSize | Should -Be 1048576
+        $before = Get-Content $t -Raw
+        $err = { [pscustomobject]@{ Model = 'm'; Unit = 'u'; BatchSize = 100000000; ExecMs = 1 } | Set-PerfTable -Path $t -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidPerfEntry*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match '100000000'
+        $err.Exception.Message | Should -Match '1,048,576'
+        Get-Content $t -Raw | Should -Be $before
+    }
 }
 
 Describe 'Concurrent and interrupted writers' {

@@ -270,6 +270,8 @@ public class PerfTableStoreTests
             Row("", 2, 1),
             Row("cpu", 2, 1, model: " "),
             Row("cpu", 2, 1) with { Status = "Exploded" },
+            Row("cpu", PerfEntryValidation.MaxBatchSize + 1, 1),
+            Row("cpu", 100_000_000, 1),
         };
         foreach (var b in bad)
         {

@@ -52,7 +52,7 @@ Describe 'Measure-BatchProfile' {
         @{ Case = 'unknown unit'; Script = { Measure-BatchProfile -Model tinynet -Unit gpu7 -BatchSize 1 -ErrorAction Stop }; Id = 'UnitNotFound'; Category = 'ObjectNotFound' }
         @{ Case = 'batch size 0'; Script = { Measure-BatchProfile -Model tinynet -Unit cpu -BatchSize 0 -ErrorAction Stop }; Id = 'InvalidBatchSize'; Category = 'InvalidArgument' }
         @{ Case = 'negative batch size'; Script = { Measure-BatchProfile -Model tinynet -Unit cpu -BatchSize -4 -ErrorAction Stop }; Id = 'InvalidBatchSize'; Category = 'InvalidArgument' }
-        @{ Case = 'model that does not load'; Script = { $f = New-TemporaryFile; Set-Content $f 'garbage'; Measure-BatchProfile -Model $f.FullName -Unit cpu -BatchSize 1 -ErrorAction Stop }; Id = 'ModelInvalid'; Category = 'InvalidData' }
+        @{ Case = 'model that does not load'; Script = { $f = Join-Path (New-TestFolder) 'garbage.onnx'; Set-Content $f 'garbage'; Measure-BatchProfile -Model $f -Unit cpu -BatchSize 1 -ErrorAction Stop }; Id = 'ModelInvalid'; Category = 'InvalidData' }
     ) {
         $err = { & $Script } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike "$Id*"

@@ -160,8 +160,7 @@ Describe 'Export-PerfChart' {
         }
 
         It 'draws a PNG in a fresh pwsh started in another folder (no assembly or native library conflict)' {
-            $dir = Join-Path ([IO.Path]::GetTempPath()) ('hb-chart-cwd-' + [guid]::NewGuid().ToString('N'))
-            $null = New-Item -ItemType Directory -Path $dir
+            $dir = New-TestFolder -Prefix 'hb-chart-cwd-'
             $manifest = Join-Path (Get-TestModulePath) 'HeteroBatch.psd1'
             $cmd = "`$ErrorActionPreference = 'Stop'; Import-Module '$manifest'; " +
                    "(Import-Csv '$csvPath' | Export-PerfChart -Path ./t.png).Length; " +

@@ -52,6 +52,46 @@ Describe 'Invoke-HeteroInference' {
         $r3.Units[0].Items | Should -Be 12
     }
 
+    It 'runs a plan saved as JSON and piped as text, without -Model (Get-Content -Raw)' {
+        $plan = Split-Batch -Model tinynet -BatchSize 9 -Unit cpu -Path $table
+        $file = Join-Path $scratch 'plan-piped.json'
+        $plan | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $file
+        $r = Get-Content -LiteralPath $file -Raw | Invoke-HeteroInference -Path $table -ErrorAction Stop
+        $r.Model | Should -Be 'tinynet'
+        $r.BatchSize | Should -Be 9
+        $r.Units[0].ItemsCompleted | Should -Be 9
+        $r = Invoke-HeteroInference -Plan (Get-Content -LiteralPath $file -Raw) -Path $table -ErrorAction Stop
+        $r.BatchSize | Should -Be 9
+    }
+
+    It 'says to use ConvertTo-Json -Depth 6 for a plan cut short at the default depth, and -Raw for a file piped line by line' {
+        $plan = Split-Batch -Model tinynet -BatchSize 9 -Unit cpu -Path $table
+        $shallow = $plan | ConvertTo-Json -WarningAction SilentlyContinue
+        $shallow | Should -Match '"ExecutedBatchSizes": "\d'
+        foreach ($attempt in @(
+            { $shallow | Invoke-HeteroInference -Path $table -ErrorAction Stop },
+            { Invoke-HeteroInference -Model tinynet -Plan $shallow -Path $table -ErrorAction Stop },
+            { Invoke-HeteroInference -Model tinynet -Plan ($shallow | ConvertFrom-Json) -Path $table -ErrorAction Stop })) {
+            $err = $attempt | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentTransformationError*'
+            $err.Exception.Message | Should -Match 'cut short'
+            $err.Exception.Message | Should -Match 'Shares\[0\]\.ExecutedBatchSizes'
+            $err.Exception.Message | Should -Match 'ConvertTo-Json -Depth 6'
+        }
+        $file = Join-Path $scratch 'plan-lines.json'
+        $plan | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $file
+        $err = { Get-Content -LiteralPath $file | Invoke-HeteroInference -Path $table -ErrorAction Stop } | Should -Throw -PassThru
+        $err.Exception.Message | Should -Match 'Get-Content -Raw'
+    }
+
+    It 'stops with ModelMissing when neither -Model nor -Plan is given' {
+        $err = { Invoke-HeteroInference -BatchSize 4 -Path $table -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'ModelMissing*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match '-Model'
+        $err.Exception.Message | Should -Match 'Get-HeteroModel'
+    }
+
     It 'returns the outputs with -PassThru and the best classes with -Top' {
         $r = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Path $table -PassThru -Top 3
         $r.Output.Shape | Should -Be @(4, 10)

@@ -22,6 +22,13 @@ $null = New-Item -ItemType Directory -Force -Path $env:HETEROBATCH_CACHE
 # No test may touch the user's real table: each test sets its own -Path, and this catches any that forgets.
 $env:HETEROBATCH_PERFTABLE = Join-Path $ResultsDirectory 'default-perftable.json'
 
+# One scratch root for the whole run, removed at the end: every folder the tests make (New-TestFolder,
+# New-TestTablePath) and every temp file of this process and its children (TMPDIR/TEMP point here) goes away.
+$systemTemp = [IO.Path]::GetTempPath()
+$env:HETEROBATCH_TEST_TEMP = Join-Path $systemTemp ('hb-pester-' + [Guid]::NewGuid().ToString('N'))
+$null = New-Item -ItemType Directory -Path $env:HETEROBATCH_TEST_TEMP
+if ($IsWindows) { $env:TEMP = $env:TMP = $env:HETEROBATCH_TEST_TEMP } else { $env:TMPDIR = $env:HETEROBATCH_TEST_TEMP }
+
 $config = New-PesterConfiguration
 $config.Run.Path = @($TestPath -split ',' | Where-Object { $_ })
 $config.Run.PassThru = $true
@@ -29,7 +36,14 @@ $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = Join-Path $ResultsDirectory 'pester.xml'
-$result = Invoke-Pester -Configuration $config
+try {
+    $result = Invoke-Pester -Configuration $config
+}
+finally {
+    if ($IsWindows) { $env:TEMP = $env:TMP = $systemTemp.TrimEnd('\') } else { $env:TMPDIR = $systemTemp }
+    Remove-Item -LiteralPath $env:HETEROBATCH_TEST_TEMP -Recurse -Force -ErrorAction SilentlyContinue
+    if (Test-Path -LiteralPath $env:HETEROBATCH_TEST_TEMP) { Write-Warning "Could not remove the tests' scratch folder $env:HETEROBATCH_TEST_TEMP." }
+}
 
 # Container failures (a test file that does not even load) count as failures.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount

@@ -41,8 +41,7 @@ Describe 'Module manifest' {
     }
 
     It 'imports from any working directory and runs a model on the CPU there' {
-        $dir = Join-Path ([IO.Path]::GetTempPath()) ('hb-cwd-' + [guid]::NewGuid().ToString('N'))
-        $null = New-Item -ItemType Directory -Path $dir
+        $dir = New-TestFolder -Prefix 'hb-cwd-'
         $cmd = "Import-Module '$manifestPath'; (Get-ComputeUnit -Id cpu).Id; (Get-HeteroModel -Name tinynet).Name"
         $result = Invoke-TestPwsh -Command $cmd -WorkingDirectory $dir
         $result.ExitCode | Should -Be 0 -Because $result.Error

@@ -1,8 +1,7 @@
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Join-Path (Get-TestModulePath) 'HeteroBatch.psd1') -Force
-    $scratch = Join-Path ([IO.Path]::GetTempPath()) ('hb-model-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $scratch
+    $scratch = New-TestFolder -Prefix 'hb-model-'
 }
 
 Describe 'Get-HeteroModel' {

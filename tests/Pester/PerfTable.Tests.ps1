@@ -52,7 +52,7 @@ Describe 'Measure-BatchProfile' {
         @{ Case = 'unknown unit'; Script = { Measure-BatchProfile -Model tinynet -Unit gpu7 -BatchSize 1 -ErrorAction Stop }; Id = 'UnitNotFound'; Category = 'ObjectNotFound' }
         @{ Case = 'batch size 0'; Script = { Measure-BatchProfile -Model tinynet -Unit cpu -BatchSize 0 -ErrorAction Stop }; Id = 'InvalidBatchSize'; Category = 'InvalidArgument' }
         @{ Case = 'negative batch size'; Script = { Measure-BatchProfile -Model tinynet -Unit cpu -BatchSize -4 -ErrorAction Stop }; Id = 'InvalidBatchSize'; Category = 'InvalidArgument' }
-        @{ Case = 'model that does not load'; Script = { $f = New-TemporaryFile; Set-Content $f 'garbage'; Measure-BatchProfile -Model $f.FullName -Unit cpu -BatchSize 1 -ErrorAction Stop }; Id = 'ModelInvalid'; Category = 'InvalidData' }
+        @{ Case = 'model that does not load'; Script = { $f = Join-Path (New-TestFolder) 'garbage.onnx'; Set-Content $f 'garbage'; Measure-BatchProfile -Model $f -Unit cpu -BatchSize 1 -ErrorAction Stop }; Id = 'ModelInvalid'; Category = 'InvalidData' }
     ) {
         $err = { & $Script } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike "$Id*"
@@ -177,6 +177,19 @@ Describe 'Get-PerfTable and Set-PerfTable' {
         $err = { [pscustomobject]@{ Model = 'm'; Unit = 'u'; BatchSize = 0; ExecMs = 1 } | Set-PerfTable -Path $t -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'InvalidPerfEntry*'
         Test-Path $t | Should -BeFalse
+    }
+
+    It 'rejects a row with an absurd batch size (above 1,048,576), naming the row and the bound' {
+        $t = New-TestTablePath
+        [pscustomobject]@{ Model = 'm'; Unit = 'u'; BatchSize = 1048576; ExecMs = 1 } | Set-PerfTable -Path $t
+        (Get-PerfTable -Path $t).BatchSize | Should -Be 1048576
+        $before = Get-Content $t -Raw
+        $err = { [pscustomobject]@{ Model = 'm'; Unit = 'u'; BatchSize = 100000000; ExecMs = 1 } | Set-PerfTable -Path $t -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidPerfEntry*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match '100000000'
+        $err.Exception.Message | Should -Match '1,048,576'
+        Get-Content $t -Raw | Should -Be $before
     }
 }
 

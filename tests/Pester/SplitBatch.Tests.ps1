@@ -4,7 +4,7 @@ BeforeAll {
     # A made-up CPU/IGPU/GPU machine shaped like the paper's (not its measurements; those are in
     # ../Engine.Tests/Planning/Data/seed-tables.csv), as a table exported elsewhere and imported here: host
     # 'paper-i7', ms for the whole batch; this GPU is not monotone: 17 costs more than 32.
-    $csvPath = Join-Path ([IO.Path]::GetTempPath()) ('hb-split-' + [guid]::NewGuid().ToString('N') + '.csv')
+    $csvPath = Join-Path (New-TestFolder -Prefix 'hb-split-') 'paper-i7.csv'
     $gpu = @{ 1 = 3.1; 2 = 3.3; 4 = 3.8; 8 = 5.0; 16 = 7.5; 17 = 11.9; 32 = 12.0; 33 = 19.5; 64 = 22.8; 65 = 33.0; 128 = 44.0 }
     $rows = foreach ($b in $gpu.Keys) {
         [pscustomobject]@{ Model = 'resnet-50'; MachineName = 'paper-i7'; Unit = 'GPU'; BatchSize = $b; ExecMs = $gpu[$b]; IoMs = 0.1 * $b }

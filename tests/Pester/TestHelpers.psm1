@@ -15,7 +15,7 @@ function Get-PwshInvocation {
 
 function Start-TestPwsh {
     # Starts a child pwsh (-NoProfile) running a script block's text; returns the Process.
-    param([Parameter(Mandatory)] [string] $Command, [string] $WorkingDirectory = [IO.Path]::GetTempPath(),
+    param([Parameter(Mandatory)] [string] $Command, [string] $WorkingDirectory = (Get-TestTempRoot),
           [switch] $RedirectOutput)
     $inv = Get-PwshInvocation
     $psi = [Diagnostics.ProcessStartInfo]::new($inv[0])
@@ -30,19 +30,33 @@ function Start-TestPwsh {
 
 function Invoke-TestPwsh {
     # Runs a command in a fresh pwsh and returns {ExitCode, Output, Error}.
-    param([Parameter(Mandatory)] [string] $Command, [string] $WorkingDirectory = [IO.Path]::GetTempPath(), [int] $TimeoutSeconds = 300)
+    param([Parameter(Mandatory)] [string] $Command, [string] $WorkingDirectory = (Get-TestTempRoot), [int] $TimeoutSeconds = 300)
     $p = Start-TestPwsh -Command $Command -WorkingDirectory $WorkingDirectory -RedirectOutput
     $out = $p.StandardOutput.ReadToEndAsync(); $err = $p.StandardError.ReadToEndAsync()
     if (-not $p.WaitForExit($TimeoutSeconds * 1000)) { $p.Kill($true); throw "pwsh timed out after $TimeoutSeconds s: $Command" }
     [pscustomobject]@{ ExitCode = $p.ExitCode; Output = $out.Result; Error = $err.Result }
 }
 
-function New-TestTablePath {
-    # A fresh perf-table path inside the test drive.
-    param([string] $Name = 'perftable.json')
-    $dir = Join-Path ([IO.Path]::GetTempPath()) ("hb-" + [Guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $dir
-    Join-Path $dir $Name
+function Get-TestTempRoot {
+    # The run's scratch root: Invoke-ModuleTests.ps1 makes it, points TMPDIR/TEMP at it (so child processes
+    # and New-TemporaryFile land there too) and removes it when the run ends, whatever the outcome.
+    if (-not $env:HETEROBATCH_TEST_TEMP) { throw 'HETEROBATCH_TEST_TEMP is not set; run the tests through build.ps1 Test.' }
+    if (-not (Test-Path -LiteralPath $env:HETEROBATCH_TEST_TEMP)) { $null = New-Item -ItemType Directory -Path $env:HETEROBATCH_TEST_TEMP }
+    $env:HETEROBATCH_TEST_TEMP
 }
 
-Export-ModuleMember -Function Get-TestModulePath, Get-PwshInvocation, Start-TestPwsh, Invoke-TestPwsh, New-TestTablePath
+function New-TestFolder {
+    # A fresh, empty folder under the run's scratch root.
+    param([string] $Prefix = 'hb-')
+    $dir = Join-Path (Get-TestTempRoot) ($Prefix + [Guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $dir
+    $dir
+}
+
+function New-TestTablePath {
+    # A fresh perf-table path in a folder of its own under the run's scratch root.
+    param([string] $Name = 'perftable.json')
+    Join-Path (New-TestFolder) $Name
+}
+
+Export-ModuleMember -Function Get-TestModulePath, Get-PwshInvocation, Start-TestPwsh, Invoke-TestPwsh, Get-TestTempRoot, New-TestFolder, New-TestTablePath

@@ -16,7 +16,8 @@
 #                          setup-sshd.sh status
 # Environment: HETEROBATCH_REMOTING_STATE (default /run/heterobatch-remoting) holds keys, configs, pid files.
 # 'up' installs openssh-server, openssh-client and iproute2 with apt-get when they are missing (the package's own
-# sshd service is kept from starting).
+# sshd service is kept from starting and then disabled). 'up' leaves nothing behind when it fails (namespaces,
+# state, the policy-rc.d it wrote); 'down' removes everything 'up' made, /run/sshd included when 'up' made it.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +33,38 @@ node_name() { echo "hb-node$1"; }
 node_addr() { echo "$SUBNET_PREFIX.$1.2"; }
 host_addr() { echo "$SUBNET_PREFIX.$1.1"; }
 
+# What 'up' changed on this machine outside $STATE, undone by on_exit when 'up' fails part-way (and the
+# policy file in every case): nothing is left behind on success or failure.
+MADE_POLICY=""
+UP_DONE=0
+
+on_exit() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n $MADE_POLICY ]]; then rm -f "$MADE_POLICY"; fi
+    if [[ ${1:-} == up && $UP_DONE == 0 ]]; then
+        log "'up' did not finish; removing what it made (the hosts' sshd logs follow)"
+        local f
+        for f in "$STATE"/hb-node*/sshd.log; do [[ -s $f ]] && { log "$f:"; tail -n 20 "$f" >&2; }; done
+        down || true
+    fi
+    exit "$rc"
+}
+
+disable_system_sshd() {
+    # The package enables its own ssh service (systemd units and SysV links) for the next boot: the test
+    # hosts need only the binary, so take the service back out. Each tool is optional (containers may lack one).
+    local unit
+    for unit in ssh.service ssh.socket sshd.service; do
+        if command -v deb-systemd-helper >/dev/null; then deb-systemd-helper disable "$unit" >/dev/null 2>&1 || true; fi
+        rm -f /etc/systemd/system/*.wants/"$unit" /etc/systemd/system/sshd.service
+    done
+    if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/ssh ]]; then update-rc.d -f ssh remove >/dev/null 2>&1 || true; fi
+    if compgen -G '/etc/systemd/system/*.wants/ssh*' >/dev/null || compgen -G '/etc/rc[2-5].d/S*ssh' >/dev/null; then
+        die "could not disable the ssh service that openssh-server enabled; disable it by hand."
+    fi
+}
+
 install_packages() {
     # sshd, the ssh client PowerShell's SSH transport runs, ssh-keygen, and ip (network namespaces).
     local missing=()
@@ -41,12 +74,16 @@ install_packages() {
     (( ${#missing[@]} == 0 )) && return 0
     command -v apt-get >/dev/null || die "missing ${missing[*]} and apt-get is not available; install them."
     log "installing ${missing[*]}"
-    # Keep the package's sshd service from starting on the machine's real interfaces.
-    local policy=/usr/sbin/policy-rc.d made_policy=0
-    if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; made_policy=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-    if (( made_policy )); then rm -f "$policy"; fi
+    # Keep the package's sshd service from starting on the machine's real interfaces; on_exit removes the
+    # file even when apt-get fails (left behind, it would block every later service start).
+    local policy=/usr/sbin/policy-rc.d
+    if [[ ! -e $policy ]]; then MADE_POLICY=$policy; printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; fi
+    local rc=0
+    { DEBIAN_FRONTEND=noninteractive apt-get update -q \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } || rc=$?
+    if [[ -n $MADE_POLICY ]]; then rm -f "$MADE_POLICY"; MADE_POLICY=""; fi
+    if [[ " ${missing[*]} " == *" openssh-server "* ]] && dpkg -s openssh-server >/dev/null 2>&1; then disable_system_sshd; fi
+    (( rc == 0 )) || die "apt-get failed (exit code $rc) installing ${missing[*]}; install them and run again."
     [[ -x /usr/sbin/sshd ]] || die "openssh-server was installed but /usr/sbin/sshd is missing."
 }
 
@@ -72,6 +109,8 @@ stop_node() {
 
 down() {
     for i in "${NODES[@]}"; do stop_node "$i"; done
+    # /run/sshd (sshd's privilege-separation folder) goes too when 'up' made it.
+    if [[ -e $STATE/made-run-sshd ]]; then rmdir /run/sshd 2>/dev/null || rm -rf /run/sshd; fi
     rm -rf "$STATE"
 }
 
@@ -154,11 +193,15 @@ check_route() {
 up() {
     [[ $(id -u) == 0 ]] || die "run as root (network namespaces and sshd need it)."
     [[ $(uname -s) == Linux ]] || die "the test hosts need Linux network namespaces."
+    trap 'on_exit up' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     install_packages
     for c in ip unshare hostname ssh ssh-keygen dotnet; do command -v "$c" >/dev/null || die "'$c' is missing."; done
     down
-    mkdir -p "$STATE/modules" /run/sshd
+    mkdir -p "$STATE/modules"
     chmod 700 "$STATE"
+    if [[ ! -d /run/sshd ]]; then mkdir -p /run/sshd; : >"$STATE/made-run-sshd"; fi
 
     ssh-keygen -q -t ed25519 -N '' -C heterobatch-test-client -f "$STATE/client_ed25519_key"
     ssh-keygen -q -t ed25519 -N '' -C heterobatch-test-host -f "$STATE/host_ed25519_key"
@@ -202,6 +245,7 @@ up() {
   "Unreachable": { "Address": "$(node_addr 3)", "Port": $UNREACHABLE_PORT }
 }
 EOF
+    UP_DONE=1
     log "test hosts up: $(for i in "${NODES[@]}"; do printf '%s=%s ' "$(node_name "$i")" "$(node_addr "$i")"; done)(list: $STATE/hosts.json)"
 }
 

@@ -276,13 +276,15 @@ public static class ChartBuilder
         CheckShares(plan.Shares?.Length ?? 0, "plan");
         var bars = plan.Shares!.Select(s => new UnitBar(s.Unit, s.Items, s.PredictedMs, null, false, s.Reason)).ToList();
         string title = options.Title ?? $"Plan: {plan.Model}, batch of {plan.BatchSize}";
-        string subtitle = $"{plan.Algorithm} split, predicted makespan {Ms(plan.PredictedMs)} ms" + BestSingleText(plan, plan.PredictedMs, "predicted speedup");
-        return BuildBars(ChartKind.Plan, title, subtitle, bars, plan, makespanMs: plan.PredictedMs, wallMs: null, batchSize: plan.BatchSize);
+        var best = Baseline.Of(plan.BestSingleUnit, plan.BestSingleUnitMs);
+        string subtitle = $"{plan.Algorithm} split, predicted makespan {Ms(plan.PredictedMs)} ms" + BestSingleText(best, plan.PredictedMs, "predicted speedup");
+        return BuildBars(ChartKind.Plan, title, subtitle, bars, best, makespanMs: plan.PredictedMs, wallMs: null, batchSize: plan.BatchSize);
     }
 
     /// <summary>
     /// One pair of bars per unit of a run (predicted and actual time, with its items), the predicted makespan and
-    /// the wall time as lines, and the best single unit's predicted time for the whole batch (from the run's plan).
+    /// the wall time as lines, and the best single unit's predicted time for the whole batch: the machine's best
+    /// (<see cref="InferenceResult.BestSingleUnit"/>: the whole CPU when the run used CPU slices), else the plan's.
     /// </summary>
     public static Chart Result(InferenceResult result, ChartOptions? options = null)
     {
@@ -294,9 +296,10 @@ public static class ChartBuilder
         double predicted = result.PredictedMs > 0 ? result.PredictedMs : result.Plan?.PredictedMs ?? 0;
         string title = options.Title ?? $"Run: {result.Model}, batch of {result.BatchSize}";
         string subtitle = $"wall time {Ms(result.WallMs)} ms (predicted {Ms(predicted)} ms)";
-        if (result.Plan is { } p) subtitle += BestSingleText(p, result.WallMs, "speedup of the run");
+        var best = Baseline.Of(result.BestSingleUnit, result.BestSingleUnitMs) ?? (result.Plan is { } p ? Baseline.Of(p.BestSingleUnit, p.BestSingleUnitMs) : null);
+        subtitle += BestSingleText(best, result.WallMs, "speedup of the run");
         if (result.FailedUnits is { Length: > 0 } failed) subtitle += $"  ·  failed: {string.Join(", ", failed)} ({result.ItemsReplanned} items re-planned)";
-        return BuildBars(ChartKind.Result, title, subtitle, bars, result.Plan, makespanMs: predicted, wallMs: result.WallMs, batchSize: result.BatchSize);
+        return BuildBars(ChartKind.Result, title, subtitle, bars, best, makespanMs: predicted, wallMs: result.WallMs, batchSize: result.BatchSize);
     }
 
     private sealed record UnitBar(string Unit, int Items, double PredictedMs, double? ActualMs, bool Failed, string? Note);
@@ -308,14 +311,21 @@ public static class ChartBuilder
                 $"The {what} has no units to draw. Pass the object Split-Batch or Invoke-HeteroInference returned (as JSON: ConvertTo-Json -Depth 6).");
     }
 
-    private static string BestSingleText(BatchPlan plan, double splitMs, string which)
+    /// <summary>The single unit a split is compared with, and its predicted time for the whole batch.</summary>
+    private sealed record Baseline(string Unit, double Ms)
     {
-        if (string.IsNullOrEmpty(plan.BestSingleUnit) || !double.IsFinite(plan.BestSingleUnitMs) || plan.BestSingleUnitMs <= 0) return "";
-        double speedup = splitMs > 0 ? plan.BestSingleUnitMs / splitMs : double.NaN;
-        return $"  ·  {plan.BestSingleUnit} alone would take {Ms(plan.BestSingleUnitMs)} ms (predicted)  ·  {which} {speedup.ToString("0.00", Inv)}×";
+        public static Baseline? Of(string? unit, double ms) =>
+            string.IsNullOrEmpty(unit) || !double.IsFinite(ms) || ms <= 0 ? null : new Baseline(unit, ms);
     }
 
-    private static Chart BuildBars(ChartKind kind, string title, string subtitle, List<UnitBar> bars, BatchPlan? plan,
+    private static string BestSingleText(Baseline? best, double splitMs, string which)
+    {
+        if (best is null) return "";
+        double speedup = splitMs > 0 ? best.Ms / splitMs : double.NaN;
+        return $"  ·  {best.Unit} alone would take {Ms(best.Ms)} ms (predicted)  ·  {which} {speedup.ToString("0.00", Inv)}×";
+    }
+
+    private static Chart BuildBars(ChartKind kind, string title, string subtitle, List<UnitBar> bars, Baseline? baseline,
         double makespanMs, double? wallMs, int batchSize)
     {
         var model = ChartStyle.NewModel(title, subtitle);
@@ -325,7 +335,7 @@ public static class ChartBuilder
         legend.LegendMargin = 4;
         model.Legends.Add(legend);
         bool withActual = kind == ChartKind.Result;
-        bool withBest = plan is not null && !string.IsNullOrEmpty(plan.BestSingleUnit) && double.IsFinite(plan.BestSingleUnitMs) && plan.BestSingleUnitMs > 0;
+        bool withBest = baseline is not null;
 
         // OxyPlot draws bars along a category y axis; putting that axis at the bottom (and the time axis on the
         // left) turns them into upright columns, as the paper's figure has them.
@@ -342,10 +352,10 @@ public static class ChartBuilder
         };
         foreach (var b in bars)
             categories.Labels.Add($"{b.Unit}\n{Items(b.Items)}" + (b.Note is { } note && (b.Failed || b.Items == 0) ? $"\n{ShortReason(note)}" : ""));
-        if (withBest) categories.Labels.Add($"{plan!.BestSingleUnit} alone\n{Items(batchSize)}");
+        if (withBest) categories.Labels.Add($"{baseline!.Unit} alone\n{Items(batchSize)}");
         model.Axes.Add(categories);
 
-        double top = new[] { makespanMs, wallMs ?? 0, withBest ? plan!.BestSingleUnitMs : 0 }
+        double top = new[] { makespanMs, wallMs ?? 0, withBest ? baseline!.Ms : 0 }
             .Concat(bars.Select(b => Math.Max(b.PredictedMs, b.ActualMs ?? 0))).Where(double.IsFinite).DefaultIfEmpty(1).Max();
         model.Axes.Add(new LinearAxis
         {
@@ -382,7 +392,7 @@ public static class ChartBuilder
         }
         if (best is not null)
         {
-            best.Items.Add(new BarItem(plan!.BestSingleUnitMs, bars.Count));
+            best.Items.Add(new BarItem(baseline!.Ms, bars.Count));
         }
         model.Series.Add(predicted);
         if (actual is not null) model.Series.Add(actual);
@@ -396,7 +406,7 @@ public static class ChartBuilder
 
         string what = kind == ChartKind.Plan ? "predicted time" : "predicted and actual time";
         string description = $"{title}: {what} of each unit ({string.Join(", ", bars.Select(b => $"{b.Unit} {b.Items} items"))})" +
-                             (withBest ? $", against {plan!.BestSingleUnit} alone for the whole batch ({Ms(plan.BestSingleUnitMs)} ms)." : ".");
+                             (withBest ? $", against {baseline!.Unit} alone for the whole batch ({Ms(baseline.Ms)} ms)." : ".");
         return new Chart(model, kind, bars.Select(b => b.Unit).ToArray(), description);
     }
 

@@ -116,6 +116,8 @@ public static class InferencePipeline
             // Outputs never alias the input: its pooled buffer serves the next call.
             BatchInputLoader.Release(input);
         }
+        if (request.Plan is null && WholeCpuBaseline(request, model, units, input.Count, plan, services, cancellationToken) is { } best)
+            result = result with { BestSingleUnit = best.Unit, BestSingleUnitMs = best.Ms };
 
         if (request.OutputPath is not null)
         {
@@ -179,6 +181,42 @@ public static class InferencePipeline
         return units.DistinctBy(u => u.Id, StringComparer.OrdinalIgnoreCase).ToArray();
 
         static bool IsDiscovered(string id) => ComputeUnitDiscovery.Discover().Any(u => string.Equals(u.Id, id, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// The machine's best single unit when the run's CPU units are slices: the plan compares slices only (a
+    /// one-thread slice "alone"), while the baseline a split is worth measuring against is the whole CPU. Predicted
+    /// from the table's rows for the whole CPU with the options a run on it would use; null when no slice ran or
+    /// the table has no such rows (nothing is profiled for it).
+    /// </summary>
+    internal static (string Unit, double Ms)? WholeCpuBaseline(InferenceRequest request, ModelInfo model, IReadOnlyList<ComputeUnit> units,
+        int batchSize, BatchPlan plan, PipelineServices services, CancellationToken cancellationToken)
+    {
+        var sliced = units.Where(ThreadBudget.IsSlice).Select(u => { ThreadBudget.TryParseSlice(u.Id, out var b, out _); return (Base: b, u.MachineName); })
+            .Distinct().ToList();
+        if (sliced.Count == 0) return null;
+        var wholes = ComputeUnitDiscovery.Discover()
+            .Where(u => u.Available && sliced.Any(s => string.Equals(s.Base, u.Id, StringComparison.OrdinalIgnoreCase)
+                                                      && string.Equals(s.MachineName, u.MachineName, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
+        if (wholes.Count == 0) return null;
+        // The units of the same run with each sliced CPU whole again: their options are what a run on it profiles with.
+        var unsliced = units.Where(u => !ThreadBudget.IsSlice(u)).Concat(wholes).DistinctBy(u => u.Id, StringComparer.OrdinalIgnoreCase).ToList();
+        var options = ThreadBudget.OptionsFor(unsliced, request.BackendOptions);
+        var table = new PerfTableStore(request.PerfTablePath).Read();
+        var candidates = new List<(string Unit, double Ms)>();
+        foreach (var whole in wholes)
+        {
+            var rows = RowsFor(table, model, new[] { whole }, options).Where(r => r.Status == PerfStatus.Ok).ToList();
+            if (rows.Count == 0) continue;
+            var alone = services.Plan(new PlanInputs(model, batchSize, new[] { whole }, rows, PlanAlgorithm.Optimal), cancellationToken);
+            if (double.IsFinite(alone.BestSingleUnitMs) && alone.BestSingleUnitMs > 0) candidates.Add((alone.BestSingleUnit, alone.BestSingleUnitMs));
+        }
+        if (candidates.Count == 0) return null;
+        // The plan's own best (a GPU, or a slice) still wins when it is faster than the whole CPU.
+        if (!string.IsNullOrEmpty(plan.BestSingleUnit) && double.IsFinite(plan.BestSingleUnitMs) && plan.BestSingleUnitMs > 0)
+            candidates.Add((plan.BestSingleUnit, plan.BestSingleUnitMs));
+        return candidates.MinBy(c => c.Ms);
     }
 
     private static void CheckAvailable(ComputeUnit unit)

@@ -68,6 +68,15 @@ public sealed record InferenceResult
     public string? OutputPath { get; init; }
     /// <summary>The plan that was run.</summary>
     public Planning.BatchPlan? Plan { get; init; }
+    /// <summary>
+    /// The machine's best single unit for the whole batch: the best of the plan's units and, when the CPU ran as
+    /// slices (<c>cpu:0</c>, <c>cpu:1</c>), of the whole CPU, predicted from its rows in the perf table. What the run's
+    /// speedup is measured against. Empty when the run did not look further than the plan (then
+    /// <see cref="Planning.BatchPlan.BestSingleUnit"/> is the baseline).
+    /// </summary>
+    public string BestSingleUnit { get; init; } = "";
+    /// <summary>Predicted time of <see cref="BestSingleUnit"/> for the whole batch, ms; 0 when unknown.</summary>
+    public double BestSingleUnitMs { get; init; }
 
     /// <summary>The output tensor; a property would be printed with every result, so it is behind a method.</summary>
     internal BatchOutput? Output { get; init; }

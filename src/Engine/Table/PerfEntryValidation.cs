@@ -10,6 +10,13 @@ public static class PerfEntryValidation
     public static IReadOnlyList<string> KnownStatuses { get; } = new[] { PerfStatus.Ok, PerfStatus.OutOfMemory, PerfStatus.TooSlow };
 
     /// <summary>
+    /// Largest batch size a row may hold: 1,048,576 (2^20). The planner builds per-unit cost arrays as long as a
+    /// unit's largest measured batch, so one mistyped or absurd row (10^8) would cost gigabytes; no real
+    /// measurement comes near this bound.
+    /// </summary>
+    public const int MaxBatchSize = 1 << 20;
+
+    /// <summary>
     /// Returns <paramref name="entry"/> with null text turned into empty text, the status spelled
     /// canonically and the backend options in canonical key form. Throws <c>InvalidPerfEntry</c>
     /// (InvalidArgument) naming the row (<paramref name="rowLabel"/>, e.g. "row 3") when it cannot be a table row.
@@ -27,6 +34,8 @@ public static class PerfEntryValidation
         if (string.IsNullOrWhiteSpace(entry.Unit)) throw Invalid("the unit is empty. Give a unit id such as 'cpu' or 'gpu0'.");
         if (string.IsNullOrWhiteSpace(entry.MachineName)) throw Invalid("the machine name is empty. Give the machine the numbers were measured on.");
         if (entry.BatchSize <= 0) throw Invalid("the batch size must be 1 or more.");
+        if (entry.BatchSize > MaxBatchSize)
+            throw Invalid($"the batch size is above {MaxBatchSize.ToString("N0", CultureInfo.InvariantCulture)}, the largest a table row may hold. Correct the row (a typo?) or leave it out.");
         CheckTime(entry.ExecMs, "ExecMs");
         CheckTime(entry.IoMs, "IoMs");
         CheckTime(entry.HostToDeviceMs, "HostToDeviceMs");

@@ -58,22 +58,25 @@ public sealed class PerfTableStore
     /// The default table: <c>$HETEROBATCH_PERFTABLE</c> if set; else on Windows
     /// <c>%LOCALAPPDATA%\HeteroBatch\perftable.json</c>; elsewhere <c>$XDG_DATA_HOME</c> (or
     /// <c>~/.local/share</c>) + <c>/HeteroBatch/perftable.json</c>.
+    /// <paramref name="getEnvironmentVariable"/> reads the variables (default: this process's environment),
+    /// so callers and tests can resolve against an environment of their own without changing the process's.
     /// </summary>
-    public static string ResolveDefaultPath()
+    public static string ResolveDefaultPath(Func<string, string?>? getEnvironmentVariable = null)
     {
-        var overridePath = Environment.GetEnvironmentVariable(PathEnvironmentVariable);
+        var env = getEnvironmentVariable ?? Environment.GetEnvironmentVariable;
+        var overridePath = env(PathEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(overridePath)) return System.IO.Path.GetFullPath(overridePath);
 
         string dataRoot;
         if (OperatingSystem.IsWindows())
         {
-            dataRoot = Environment.GetEnvironmentVariable("LOCALAPPDATA") is { Length: > 0 } local
+            dataRoot = env("LOCALAPPDATA") is { Length: > 0 } local
                 ? local
                 : Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
         }
         else
         {
-            var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+            var xdg = env("XDG_DATA_HOME");
             // The XDG spec says a relative value is invalid and must be ignored.
             dataRoot = !string.IsNullOrWhiteSpace(xdg) && System.IO.Path.IsPathRooted(xdg)
                 ? xdg

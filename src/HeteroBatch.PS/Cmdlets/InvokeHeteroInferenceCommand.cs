@@ -29,8 +29,8 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     private const string TensorSet = "Tensor";
     private const string BatchSet = "Batch";
 
-    /// <summary>Zoo name (mobilenet, resnet-50, ...) or path of an ONNX file.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>Zoo name (mobilenet, resnet-50, ...) or path of an ONNX file; with -Plan, default: the plan's model.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ModelCompleter))]
     [ValidateNotNullOrEmpty]
     public string Model { get; set; } = "";
@@ -166,14 +166,27 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             _pipedUnits.AddRange(Unit);
             return;
         }
-        Run();
+        RunWithModel();
+    }
+
+    /// <summary>Runs with -Model, or the model a plan names (a plan piped as JSON text binds no -Model); per record.</summary>
+    private void RunWithModel()
+    {
+        if (!string.IsNullOrEmpty(Model)) { Run(); return; }
+        if (Plan is null)
+            ThrowTerminatingError(ErrorMapping.Create("ModelMissing", HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
+                "No model to run: give -Model (a zoo name such as mobilenet, listed by Get-HeteroModel, or the path of an ONNX file), " +
+                "or a plan from Split-Batch with -Plan, which names its model."));
+        Model = Plan!.Model;
+        try { Run(); }
+        finally { Model = ""; }
     }
 
     protected override void EndProcessing()
     {
         if (_pipedUnits.Count == 0) return;
         Unit = _pipedUnits.Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-        Run();
+        RunWithModel();
     }
 
     private void Run()

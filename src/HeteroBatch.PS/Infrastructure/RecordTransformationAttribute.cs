@@ -37,9 +37,83 @@ public sealed class RecordTransformationAttribute(Type recordType) : ArgumentTra
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
         {
-            throw new ArgumentTransformationMetadataException(
-                $"Cannot read a {RecordType.Name} from the value given: {ex.Message} Pass the object Split-Batch returned, or its JSON.", ex);
+            var json = value is string text ? text : SafeSerialize(inputData);
+            throw new ArgumentTransformationMetadataException(Explain(RecordType, json, value is string, ex), ex);
         }
+    }
+
+    /// <summary>What went wrong and what to do, for the two mistakes met in practice: JSON cut short by
+    /// ConvertTo-Json's default depth of 2, and a file piped line by line (Get-Content without -Raw).</summary>
+    internal static string Explain(Type recordType, string? json, bool wasText, Exception ex)
+    {
+        string name = recordType.Name;
+        if (json is not null && (TextWhereNestedValueBelongs(json, ex) ?? TruncatedValue(json)) is { } cut)
+            return $"Cannot read a {name}: its JSON was cut short. ConvertTo-Json stops at depth 2 unless told otherwise, and wrote " +
+                   $"{cut} in place of a nested list or object. Serialise it again with enough depth: " +
+                   "... | ConvertTo-Json -Depth 6 | Set-Content plan.json.";
+        if (wasText && !IsCompleteJson(json))
+            return $"Cannot read a {name} from the text given: it is not a whole JSON object ({ex.Message}). " +
+                   "To read a saved plan, use Get-Content -Raw: without -Raw each line of the file is piped on its own " +
+                   "(Get-Content plan.json -Raw | Invoke-HeteroInference).";
+        return $"Cannot read a {name} from the value given: {ex.Message} Pass the object Split-Batch returned, or its JSON " +
+               "(saved with ConvertTo-Json -Depth 6).";
+    }
+
+    // ConvertTo-Json writes an object beyond its depth as the object's text: "System.Int32[]", "System.Object[]",
+    // "HeteroBatch.Engine.Planning.UnitShare", or a hashtable's "@{Unit=cpu; ...}" / "System.Collections.Hashtable".
+    private static readonly System.Text.RegularExpressions.Regex Truncated = new(
+        "\"((?:System|HeteroBatch)\\.[A-Za-z0-9_.`]+(?:\\[\\])?|@\\{[^\"]*\\})\"", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    private static string? TruncatedValue(string json)
+    {
+        var m = Truncated.Match(json);
+        return m.Success ? $"\"{m.Groups[1].Value}\"" : null;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex PathStep = new(@"\.([^.\[\]]+)|\[(\d+)\]", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    // Where the reader failed (JsonException.Path, e.g. $.Shares[0].ExecutedBatchSizes), a text value stands where
+    // the record has a list or an object: ConvertTo-Json's mark of a value beyond its depth ("8 8 4" for an int[]).
+    private static string? TextWhereNestedValueBelongs(string json, Exception ex)
+    {
+        if (ex is not JsonException { Path: { Length: > 1 } path }) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var element = doc.RootElement;
+            foreach (System.Text.RegularExpressions.Match step in PathStep.Matches(path))
+            {
+                if (step.Groups[1].Success)
+                {
+                    if (element.ValueKind != JsonValueKind.Object) return null;
+                    var name = step.Groups[1].Value;
+                    var found = element.EnumerateObject().FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+                    if (found.Name is null) return null;
+                    element = found.Value;
+                }
+                else
+                {
+                    int index = int.Parse(step.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+                    if (element.ValueKind != JsonValueKind.Array || index >= element.GetArrayLength()) return null;
+                    element = element[index];
+                }
+            }
+            return element.ValueKind == JsonValueKind.String ? $"the text \"{element.GetString()}\" at {path}" : null;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    private static bool IsCompleteJson(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return false;
+        try { using var _ = JsonDocument.Parse(json); return true; }
+        catch (JsonException) { return false; }
+    }
+
+    private static string? SafeSerialize(object inputData)
+    {
+        try { return JsonSerializer.Serialize(ToPlain(inputData), Options); }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException) { return null; }
     }
 
     /// <summary>PSObjects, hashtables and arrays as plain dictionaries and lists, for the JSON serialiser.</summary>

@@ -82,6 +82,25 @@ public class PlanChartTests
     }
 
     [Fact]
+    public void A_result_is_measured_against_the_machines_best_single_unit_not_the_plans_best_slice()
+    {
+        // A run on CPU slices: the plan's best single unit is one slice; the machine's is the whole CPU.
+        var run = PaperResult(52.5, 1.1, 1.2, 1.05);
+        var sliced = run with { Plan = run.Plan! with { BestSingleUnit = "cpu:1", BestSingleUnitMs = 400 }, BestSingleUnit = "cpu", BestSingleUnitMs = 105 };
+        var texts = Texts(ParseSvg(ChartBuilder.Result(sliced).ToSvg()));
+        var all = string.Join("\n", texts);
+        Assert.Contains("cpu alone would take 105 ms (predicted)", all);
+        Assert.Contains("speedup of the run 2.00×", all);
+        Assert.DoesNotContain("cpu:1 alone", all);
+        var best = ChartBuilder.Result(sliced).Model.Series.OfType<BarSeries>().Single(s => s.Title!.StartsWith("Best single unit"));
+        Assert.Equal(105, Assert.Single(best.Items).Value, 9);
+
+        // Without the machine's baseline (a result from before, or no rows for the whole CPU) the plan's is used.
+        var planOnly = Texts(ParseSvg(ChartBuilder.Result(sliced with { BestSingleUnit = "", BestSingleUnitMs = 0 }).ToSvg()));
+        Assert.Contains("cpu:1 alone would take 400 ms (predicted)", string.Join("\n", planOnly));
+    }
+
+    [Fact]
     public void A_plan_without_shares_is_an_error()
     {
         var plan = PaperPlan() with { Shares = Array.Empty<UnitShare>() };

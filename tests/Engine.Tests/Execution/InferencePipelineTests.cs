@@ -45,6 +45,34 @@ public sealed class InferencePipelineTests : IDisposable
     }
 
     [Fact]
+    public void A_run_on_cpu_slices_is_measured_against_the_whole_cpu_when_the_table_knows_it()
+    {
+        // Without rows for the whole CPU the run has no baseline beyond the plan's (a slice).
+        var first = InferencePipeline.Run(Request(InputSource.Synthetic(16, seed: 1)));
+        Assert.Equal("", first.BestSingleUnit);
+        Assert.StartsWith("cpu:", first.Plan!.BestSingleUnit);
+
+        // Rows for the whole CPU, with the options a run on it uses, make it the baseline when it is the faster.
+        var cpu = HeteroExecutorTests.CpuUnit();
+        var model = HeteroBatch.Engine.Models.ModelResolver.Resolve("tinynet", ExecutionTestModels.CacheDirectory);
+        var key = ThreadBudget.OptionsFor(new[] { cpu }).Single().Value.Key;
+        var fast = new[] { 1, 2, 4, 8, 16 }.Select(b => new PerfEntry
+        {
+            Model = model.Name, ModelHash = model.Hash, MachineName = cpu.MachineName, Unit = "cpu", BackendOptions = key,
+            BatchSize = b, ExecMs = 0.001 * b, Timestamp = DateTimeOffset.UtcNow,
+        });
+        new PerfTableStore(TablePath).Merge(fast);
+        var second = InferencePipeline.Run(Request(InputSource.Synthetic(16, seed: 1)));
+        Assert.Equal("cpu", second.BestSingleUnit);
+        Assert.Equal(0.016, second.BestSingleUnitMs, 9);
+        Assert.True(second.BestSingleUnitMs < second.Plan!.BestSingleUnitMs);
+
+        // A run without slices keeps the plan's baseline.
+        var whole = InferencePipeline.Run(Request(InputSource.Synthetic(16, seed: 1)) with { Units = new[] { "cpu" } });
+        Assert.Equal("", whole.BestSingleUnit);
+    }
+
+    [Fact]
     public void Profiles_once_plans_runs_writes_and_learns()
     {
         var stages = new List<ExecutionStage>();

@@ -270,6 +270,8 @@ public class PerfTableStoreTests
             Row("", 2, 1),
             Row("cpu", 2, 1, model: " "),
             Row("cpu", 2, 1) with { Status = "Exploded" },
+            Row("cpu", PerfEntryValidation.MaxBatchSize + 1, 1),
+            Row("cpu", 100_000_000, 1),
         };
         foreach (var b in bad)
         {
@@ -394,26 +396,38 @@ public class PerfTableStoreTests
         Assert.Equal("InvalidFoldWeight", Assert.Throws<HeteroBatchException>(() => store.Fold(new[] { Row("cpu", 8, 1) }, weight: 0)).ErrorId);
     }
 
+    // Resolves against environments of its own: setting the process-wide variable would race the test
+    // classes xUnit runs in parallel.
     [Fact]
     public void DefaultPathHonoursTheEnvironmentVariable()
     {
-        var old = Environment.GetEnvironmentVariable(PerfTableStore.PathEnvironmentVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(PerfTableStore.PathEnvironmentVariable, null);
-            var standard = PerfTableStore.ResolveDefaultPath();
-            Assert.EndsWith(Path.Combine("HeteroBatch", "perftable.json"), standard);
-            Assert.True(Path.IsPathRooted(standard));
+        string? None(string _) => null;
+        var standard = PerfTableStore.ResolveDefaultPath(None);
+        Assert.EndsWith(Path.Combine("HeteroBatch", "perftable.json"), standard);
+        Assert.True(Path.IsPathRooted(standard));
 
-            var custom = Path.Combine(Path.GetTempPath(), "custom-table.json");
-            Environment.SetEnvironmentVariable(PerfTableStore.PathEnvironmentVariable, custom);
-            Assert.Equal(custom, PerfTableStore.ResolveDefaultPath());
-            Assert.Equal(custom, new PerfTableStore().Path);
-            Assert.Equal(custom, new PerfTableStore("").Path);
-        }
-        finally
+        var custom = Path.Combine(Path.GetTempPath(), "custom-table.json");
+        var withOverride = new Dictionary<string, string?> { [PerfTableStore.PathEnvironmentVariable] = custom };
+        Assert.Equal(custom, PerfTableStore.ResolveDefaultPath(n => withOverride.GetValueOrDefault(n)));
+
+        // A relative override is made absolute; a blank one is ignored.
+        var relative = new Dictionary<string, string?> { [PerfTableStore.PathEnvironmentVariable] = "rel/table.json" };
+        Assert.Equal(Path.GetFullPath("rel/table.json"), PerfTableStore.ResolveDefaultPath(n => relative.GetValueOrDefault(n)));
+        var blank = new Dictionary<string, string?> { [PerfTableStore.PathEnvironmentVariable] = "  " };
+        Assert.Equal(standard, PerfTableStore.ResolveDefaultPath(n => blank.GetValueOrDefault(n)));
+
+        if (!OperatingSystem.IsWindows())
         {
-            Environment.SetEnvironmentVariable(PerfTableStore.PathEnvironmentVariable, old);
+            // XDG_DATA_HOME is honoured when absolute and ignored when relative (the XDG spec).
+            var xdgRoot = Path.Combine(Path.GetTempPath(), "xdg-data");
+            var xdg = new Dictionary<string, string?> { ["XDG_DATA_HOME"] = xdgRoot };
+            Assert.Equal(Path.Combine(xdgRoot, "HeteroBatch", "perftable.json"), PerfTableStore.ResolveDefaultPath(n => xdg.GetValueOrDefault(n)));
+            var xdgRelative = new Dictionary<string, string?> { ["XDG_DATA_HOME"] = "relative/data" };
+            Assert.Equal(standard, PerfTableStore.ResolveDefaultPath(n => xdgRelative.GetValueOrDefault(n)));
         }
+
+        // The store's default is the resolver's answer for this process (read here, never set).
+        Assert.Equal(PerfTableStore.ResolveDefaultPath(), new PerfTableStore().Path);
+        Assert.Equal(PerfTableStore.ResolveDefaultPath(), new PerfTableStore("").Path);
     }
 }

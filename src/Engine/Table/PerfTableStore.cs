@@ -314,17 +314,34 @@ public sealed class PerfTableStore
         return list.ToArray();
     }
 
-    /// <summary>Read-modify-write under the lock; writes only when <paramref name="mutate"/> reports a change.</summary>
-    private T Update<T>(Func<State, (T Result, bool Changed)> mutate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fails at once with <c>PerfTableWriteFailed</c> (WriteError, naming the folder) when the table's location
+    /// cannot be written: call it before long work whose results go to the table. Creates the folder and the
+    /// lock file, as a write would; changes no row.
+    /// </summary>
+    public void CheckWritable()
+    {
+        CreateFolder();
+        PerfTableLock.CheckWritable(LockPath);
+    }
+
+    private string CreateFolder()
     {
         var folder = System.IO.Path.GetDirectoryName(Path)!;
         try { Directory.CreateDirectory(folder); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new HeteroBatchException("PerfTableWriteFailed", ErrorKind.WriteError,
-                $"Cannot create the folder '{folder}' for the perf table: {ex.Message}", Path, ex);
+                $"Cannot create the folder '{folder}' for the perf table: {ex.Message} " +
+                "Choose a writable location with -Path (or $env:HETEROBATCH_PERFTABLE).", folder, ex);
         }
+        return folder;
+    }
 
+    /// <summary>Read-modify-write under the lock; writes only when <paramref name="mutate"/> reports a change.</summary>
+    private T Update<T>(Func<State, (T Result, bool Changed)> mutate, CancellationToken cancellationToken)
+    {
+        var folder = CreateFolder();
         using var _ = PerfTableLock.Acquire(LockPath, LockTimeout, cancellationToken);
         RemoveAbandonedTempFiles(folder);
         var state = Load();

@@ -123,6 +123,8 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
 
         RunEngine((sink, ct) =>
         {
+            // A table that cannot be written fails now, not after minutes of profiling.
+            store?.CheckWritable();
             var model = ModelResolver.Resolve(modelArgument);
             if (Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, cancellationToken: ct);
             var units = _unitIds.Count > 0
@@ -144,7 +146,8 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
                 {
                     foreach (var row in profiler.Profile(model, unit, options with { BackendOptions = perUnit[unit.Id] }, progress, ct))
                     {
-                        store?.Merge(new[] { row }, cancellationToken: ct);
+                        // Saved as soon as measured, and not cancelled: a Ctrl+C right after a point keeps it.
+                        store?.Merge(new[] { row }, cancellationToken: CancellationToken.None);
                         sink.Post(() => WriteObject(row));
                     }
                 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Security.Cryptography;
+using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Table;
@@ -86,6 +87,51 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         var plan = RunEngine((_, ct) =>
         {
             var rows = store.Read().Entries;
+            CheckModelExists(modelArgument, rows);
+            try
+            {
+                return Plan(rows, modelArgument, ct);
+            }
+            catch (MissingProfileException missing) when (missing.MachineName is null || UnitAddress.IsThisMachine(missing.MachineName))
+            {
+                throw ExplainMissing(missing, rows);
+            }
+        }, Model);
+        WriteObject(plan);
+    }
+
+    /// <summary>
+    /// A file that does not exist, or a bare name that is neither a zoo name nor a model of the table, is ModelNotFound
+    /// (not MissingProfile: profiling cannot help).
+    /// </summary>
+    private static void CheckModelExists(string modelArgument, IReadOnlyList<PerfEntry> rows)
+    {
+        if (ModelZoo.TryGetCanonicalName(modelArgument, out _) || File.Exists(modelArgument)) return;
+        bool isPath = System.IO.Path.IsPathRooted(modelArgument);
+        if (!isPath && rows.Any(r => string.Equals(r.Model, modelArgument, StringComparison.OrdinalIgnoreCase))) return;
+        ModelResolver.Resolve(modelArgument); // throws ModelNotFound, naming the file or listing the zoo
+    }
+
+    /// <summary>
+    /// Missing rows of this machine: a unit that does not exist here (and has no rows) is UnitNotFound; otherwise the
+    /// error's command is the one to paste: the model as given (an ONNX path, not its stem), -Save, and -Path when given.
+    /// </summary>
+    private Exception ExplainMissing(MissingProfileException missing, IReadOnlyList<PerfEntry> rows)
+    {
+        foreach (var unit in missing.MissingUnits)
+        {
+            bool known = rows.Any(r => string.Equals(r.Unit, unit, StringComparison.OrdinalIgnoreCase) && UnitAddress.IsThisMachine(r.MachineName));
+            if (known) continue;
+            var id = ThreadBudget.TryParseSlice(unit, out var baseId, out _) ? baseId : unit;
+            ComputeUnitDiscovery.Find(id); // throws UnitNotFound, listing this machine's units
+        }
+        var command = MissingProfileException.ProfileCommand(Model, missing.MissingUnits, Path, Precision == ModelPrecision.Half);
+        return new MissingProfileException(missing.Model, missing.MissingUnits, missing.MachineName, command);
+    }
+
+    private BatchPlan Plan(IReadOnlyList<PerfEntry> rows, string modelArgument, CancellationToken ct)
+    {
+        {
             var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
             var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             var ids = _units.Select(UnitAddress.Parse).ToList();
@@ -106,8 +152,7 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
                 Model = name, ModelHash = hash, BatchSize = BatchSize, Units = units, MachineName = machine,
                 BackendOptions = BackendOptions, Algorithm = Algorithm,
             }, ct);
-        }, Model);
-        WriteObject(plan);
+        }
     }
 
     /// <summary>

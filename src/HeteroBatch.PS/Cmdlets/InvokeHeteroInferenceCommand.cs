@@ -138,6 +138,11 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     [Parameter]
     public Hashtable? SSHOption { get; set; }
 
+    private string? _profilingTable;
+
+    protected override string? InterruptedNote => _profilingTable is null ? null
+        : $"Every measurement completed by the profiling of missing units is saved in the perf table '{_profilingTable}'; the next run starts from them instead of from zero.";
+
     private string[]? _unitsOnCommandLine;
     private readonly List<string> _pipedUnits = new();
 
@@ -174,6 +179,18 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         };
         var outputPath = string.IsNullOrEmpty(OutputPath) ? null : PerfTableCmdletSupport.ResolvePath(this, OutputPath);
         if (outputPath is not null && !ShouldProcess(outputPath, "Write the outputs")) return;
+        if (outputPath is not null)
+        {
+            // An output folder that cannot be written fails now, not after the whole batch has run.
+            try { NpyFile.CheckWritable(outputPath); }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { ThrowEngineError(ex, outputPath); }
+        }
+        if (ParameterSetName == FilesSet)
+        {
+            // Files of other kinds in an input folder are left out: say which, so a missing item is never a mystery.
+            foreach (var skipped in BatchInputLoader.SkippedInFolders(((FileInput)input).Paths))
+                WriteWarning($"Skipped '{skipped}': it is neither an image ({string.Join(", ", ImagePreprocessor.ImageExtensions.Order())}) nor a .npy tensor.");
+        }
         var table = string.IsNullOrEmpty(Path) ? "the performance table" : Path;
         if (UpdatePerfTable && !ShouldProcess(table, "Fold the measured times")) return;
         // Units the table lacks are profiled and saved before the run: a change to the table too.
@@ -205,6 +222,8 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         };
         var activityId = NewActivityId();
         var activity = $"Invoke-HeteroInference {Model}";
+        if (Plan is null && !NoAutoProfile)
+            _profilingTable = request.PerfTablePath ?? HeteroBatch.Engine.Table.PerfTableStore.ResolveDefaultPath();
         var result = RunEngine((sink, ct) =>
         {
             var progress = ProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,

@@ -61,6 +61,26 @@ Describe 'MissingProfile gives a command that, pasted, makes the retry work' {
     }
 }
 
+Describe 'MissingProfile of Invoke-HeteroInference -NoAutoProfile' {
+    It 'ends with a command that, pasted, lets the same run go through' {
+        $table = Join-Path (New-ScratchFolder 'noauto') 'perf.json'
+        $err = Get-ErrorOf { Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 6 -NoAutoProfile -Path $table }
+        $err.FullyQualifiedErrorId | Should -BeLike 'MissingProfile*'
+        $err.Exception.Message -match 'then retry: (Measure-BatchProfile .*)$' | Should -BeTrue -Because $err.Exception.Message
+        $hint = $Matches[1]
+        $hint | Should -Match ' -Save'
+        $null = Invoke-Expression $hint
+        (Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 6 -NoAutoProfile -Path $table).BatchSize | Should -Be 6
+    }
+
+    It 'for CPU slices, which only a run profiles, says to run once without -NoAutoProfile' {
+        $table = Join-Path (New-ScratchFolder 'noauto') 'perf.json'
+        $err = Get-ErrorOf { Invoke-HeteroInference -Model tinynet -Unit cpu:0, cpu:1 -BatchSize 6 -NoAutoProfile -Path $table }
+        $err.FullyQualifiedErrorId | Should -BeLike 'MissingProfile*'
+        $err.Exception.Message | Should -BeLike '*without -NoAutoProfile*'
+    }
+}
+
 Describe 'Split-Batch names what is really missing' {
     It 'a model file that does not exist is ModelNotFound, naming the file' {
         $table = Join-Path (New-ScratchFolder 'nf') 'perf.json'

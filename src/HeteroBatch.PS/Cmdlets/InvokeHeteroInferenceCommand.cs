@@ -238,6 +238,10 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             {
                 return InferencePipeline.Run(request, progress, ct);
             }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) when (ex.ErrorId == ExecutionErrorIds.MissingProfile)
+            {
+                throw WithProfileCommand(ex, request);
+            }
             finally
             {
                 PostProgressCompleted(sink, activityId, activity);
@@ -246,6 +250,44 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
 
         WriteResult(result);
     }
+
+    /// <summary>
+    /// -NoAutoProfile's MissingProfile, ending with a command that, pasted, saves the rows this run looks for: the
+    /// Measure-BatchProfile command when it measures with this run's options (it plans the CPU's thread budget the same
+    /// way), else this command without -NoAutoProfile.
+    /// </summary>
+    private Exception WithProfileCommand(HeteroBatch.Engine.Errors.HeteroBatchException missing, InferenceRequest request)
+    {
+        var ids = (missing.Target as string ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        string hint;
+        try
+        {
+            var runUnits = InferencePipeline.ResolveUnits(request);
+            var runOptions = ThreadBudget.OptionsFor(runUnits, request.BackendOptions);
+            // Measure-BatchProfile's options: every available unit of the machine, and the ones it profiles.
+            var measured = ids.Select(ComputeUnitDiscovery.Find).ToList();
+            var context = ComputeUnitDiscovery.Discover().Where(u => u.Available).Concat(measured).DistinctBy(u => u.Id).ToList();
+            var measureOptions = ThreadBudget.OptionsFor(context, request.BackendOptions);
+            bool same = ids.Length > 0 && BackendOption is null
+                && ids.All(id => runOptions.TryGetValue(id, out var r) && measureOptions.TryGetValue(id, out var m) && r.Key == m.Key);
+            hint = same
+                ? "Profile them and save the rows, then retry: " +
+                  MissingProfileException.ProfileCommand(Model, ids, Path, Precision == ModelPrecision.Half).Replace(" -Save", ThreadCount > 0 ? $" -ThreadCount {ThreadCount} -Save" : " -Save")
+                : RunOnce;
+        }
+        catch (HeteroBatch.Engine.Errors.HeteroBatchException)
+        {
+            // A CPU slice (cpu:1) or a unit Measure-BatchProfile cannot name alone: only the run itself profiles it.
+            hint = RunOnce;
+        }
+        var message = missing.Message;
+        var cut = message.IndexOf(" Run Measure-BatchProfile for them", StringComparison.Ordinal);
+        if (cut >= 0) message = message[..cut];
+        return new HeteroBatch.Engine.Errors.HeteroBatchException(missing.ErrorId, missing.Kind,
+            $"{message} {hint}", missing.Target, missing);
+    }
+
+    private const string RunOnce = "Run the same command once without -NoAutoProfile: it profiles them with this run's options and saves the rows, so later runs with -NoAutoProfile find them.";
 
     /// <summary>The batch across the machines of -Session and -HostName (and this one, for units named localhost/...).</summary>
     private void RunAcrossMachines(InputSource input, string? outputPath)

@@ -56,11 +56,6 @@ public static class NpyFile
     }
 
     /// <summary>
-    /// Writes <paramref name="data"/> with <paramref name="shape"/> to <paramref name="path"/> atomically: the
-    /// bytes go to a temporary file beside it that is renamed over the target only once complete, so a failure
-    /// never leaves a partial file. Throws <c>OutputWriteFailed</c>.
-    /// </summary>
-    /// <summary>
     /// Fails at once with <c>OutputWriteFailed</c> (WriteError, naming the folder) when <see cref="Write"/> could not write
     /// <paramref name="path"/>: the path is a folder, or its folder cannot be created or written. Call it before the
     /// work whose output goes there. Creates the folder, as Write would; leaves no file behind.
@@ -92,6 +87,11 @@ public static class NpyFile
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="data"/> with <paramref name="shape"/> to <paramref name="path"/> atomically: the
+    /// bytes go to a temporary file beside it that is renamed over the target only once complete, so a failure
+    /// never leaves a partial file. Throws <c>OutputWriteFailed</c>.
+    /// </summary>
     public static void Write(string path, ReadOnlySpan<float> data, IReadOnlyList<int> shape)
     {
         long count = shape.Aggregate(1L, (a, b) => a * b);

@@ -119,6 +119,7 @@ Describe 'A read-only table location fails at once with a write error naming the
         @{ Name = 'Set-PerfTable'; Run = { Set-PerfTable -Model tinynet -Unit cpu -BatchSize 1 -ExecMs 1 -Path '/proc/heterobatch-newuser-perftable.json' } }
         @{ Name = 'Set-PerfTable from the pipeline'; Run = { [pscustomobject]@{ Model = 'x'; Unit = 'cpu'; BatchSize = 1; ExecMs = 1; Status = 'Ok' } | Set-PerfTable -Path '/proc/heterobatch-newuser-perftable.json' } }
         @{ Name = 'Invoke-HeteroInference auto-profiling'; Run = { Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 2 -Path '/proc/heterobatch-newuser-perftable.json' } }
+        @{ Name = 'Invoke-HeteroInference -UpdatePerfTable, checked before the run'; Run = { Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 2 -NoAutoProfile -UpdatePerfTable -Path '/proc/heterobatch-newuser-perftable.json' } }
     ) {
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $err = Get-ErrorOf $Run

@@ -220,6 +220,12 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             BackendOptions = BackendOptionArguments.Build(ThreadCount, BackendOption),
             Precision = Precision,
         };
+        if (UpdatePerfTable)
+        {
+            // The measured times go to the table after the run: a table that cannot be written fails now instead.
+            try { new HeteroBatch.Engine.Table.PerfTableStore(request.PerfTablePath).CheckWritable(); }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { ThrowEngineError(ex, request.PerfTablePath); }
+        }
         var activityId = NewActivityId();
         var activity = $"Invoke-HeteroInference {Model}";
         if (Plan is null && !NoAutoProfile)

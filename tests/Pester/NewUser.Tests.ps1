@@ -61,6 +61,20 @@ Describe 'MissingProfile gives a command that, pasted, makes the retry work' {
     }
 }
 
+Describe 'MissingProfile of Split-Batch -BackendOptions' {
+    It 'gives a command that measures with those options' {
+        $table = Join-Path (New-ScratchFolder 'opts') 'perf.json'
+        $null = Measure-BatchProfile -Model tinynet -Unit cpu -BatchSize 1, 4 -Repeat 1 -Warmup 0 -NoRefine -Save -Path $table
+        $err = Get-ErrorOf { Split-Batch -Model tinynet -BatchSize 4 -Unit cpu -BackendOptions 'threads=1' -Path $table }
+        if ($null -eq $err) { Set-ItResult -Skipped -Because 'this machine profiles the CPU with one thread already'; return }
+        $err.FullyQualifiedErrorId | Should -BeLike 'MissingProfile*'
+        $err.Exception.Message -match 'then retry: (Measure-BatchProfile .*)$' | Should -BeTrue -Because $err.Exception.Message
+        $Matches[1] | Should -Match ' -ThreadCount 1 '
+        $null = Invoke-Expression $Matches[1]
+        (Split-Batch -Model tinynet -BatchSize 4 -Unit cpu -BackendOptions 'threads=1' -Path $table).BatchSize | Should -Be 4
+    }
+}
+
 Describe 'MissingProfile of Invoke-HeteroInference -NoAutoProfile' {
     It 'ends with a command that, pasted, lets the same run go through' {
         $table = Join-Path (New-ScratchFolder 'noauto') 'perf.json'

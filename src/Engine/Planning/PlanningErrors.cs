@@ -55,11 +55,12 @@ public sealed class MissingProfileException : HeteroBatchException
     /// The <c>Measure-BatchProfile</c> command that measures <paramref name="units"/> for <paramref name="model"/> and saves
     /// the rows (<c>-Save</c>) to <paramref name="tablePath"/> (left out: the default table), so that planning again works.
     /// <paramref name="model"/> is written as the user gave it (a zoo name, or an ONNX path); values are quoted for PowerShell
-    /// where needed.
+    /// where needed. <paramref name="threadCount"/> above 0 adds -ThreadCount (rows are keyed by the CPU's thread count).
     /// </summary>
-    public static string ProfileCommand(string model, IReadOnlyList<string> units, string? tablePath = null, bool halfPrecision = false)
+    public static string ProfileCommand(string model, IReadOnlyList<string> units, string? tablePath = null, bool halfPrecision = false, int threadCount = 0)
     {
         var command = $"Measure-BatchProfile -Model {Quote(model)} -Unit {string.Join(",", units.Select(Quote))}";
+        if (threadCount > 0) command += " -ThreadCount " + threadCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (halfPrecision) command += " -Precision Half";
         command += " -Save";
         if (!string.IsNullOrEmpty(tablePath)) command += " -Path " + Quote(tablePath);

@@ -278,7 +278,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
                 && ids.All(id => runOptions.TryGetValue(id, out var r) && measureOptions.TryGetValue(id, out var m) && r.Key == m.Key);
             hint = same
                 ? "Profile them and save the rows, then retry: " +
-                  MissingProfileException.ProfileCommand(Model, ids, Path, Precision == ModelPrecision.Half).Replace(" -Save", ThreadCount > 0 ? $" -ThreadCount {ThreadCount} -Save" : " -Save")
+                  MissingProfileException.ProfileCommand(Model, ids, Path, Precision == ModelPrecision.Half, ThreadCount)
                 : RunOnce;
         }
         catch (HeteroBatch.Engine.Errors.HeteroBatchException)

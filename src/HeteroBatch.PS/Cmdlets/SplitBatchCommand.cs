@@ -125,34 +125,36 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             var id = ThreadBudget.TryParseSlice(unit, out var baseId, out _) ? baseId : unit;
             ComputeUnitDiscovery.Find(id); // throws UnitNotFound, listing this machine's units
         }
-        var command = MissingProfileException.ProfileCommand(Model, missing.MissingUnits, Path, Precision == ModelPrecision.Half);
+        // -BackendOptions threads=4 plans from rows measured with 4 threads: the command measures those.
+        int threads = 0;
+        if (!string.IsNullOrEmpty(BackendOptions) && HeteroBatch.Engine.Backends.BackendOptions.Parse(BackendOptions) is { Settings.Count: 0 } parsed)
+            threads = parsed.IntraOpThreads;
+        var command = MissingProfileException.ProfileCommand(Model, missing.MissingUnits, Path, Precision == ModelPrecision.Half, threads);
         return new MissingProfileException(missing.Model, missing.MissingUnits, missing.MachineName, command);
     }
 
     private BatchPlan Plan(IReadOnlyList<PerfEntry> rows, string modelArgument, CancellationToken ct)
     {
+        var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
+        var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var ids = _units.Select(UnitAddress.Parse).ToList();
+        var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (ids.Any(a => a.HasMachine) || machines.Count > 1 || pipedMachines.Count > 1)
         {
-            var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
-            var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            var ids = _units.Select(UnitAddress.Parse).ToList();
-            var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            if (ids.Any(a => a.HasMachine) || machines.Count > 1 || pipedMachines.Count > 1)
-            {
-                ids.AddRange(_piped.Select(p => new UnitAddress(p.Machine, p.Unit)));
-                return MachinePlanner.Plan(rows, name, hash, AcrossMachines(rows, name, hash, ids, machines), BatchSize, Algorithm, BackendOptions, ct);
-            }
-
-            // One machine: the units given or piped, on the machine given or piped (default this one).
-            var machine = machines.FirstOrDefault() ?? pipedMachines.FirstOrDefault();
-            var unitIds = _units.Concat(_piped.Select(p => p.Unit)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-            IReadOnlyList<string> units = unitIds.Length > 0 ? unitIds : DefaultUnits(rows, name, hash, ref machine);
-            machine ??= Environment.MachineName;
-            return BatchPlanner.Plan(rows, new PlanRequest
-            {
-                Model = name, ModelHash = hash, BatchSize = BatchSize, Units = units, MachineName = machine,
-                BackendOptions = BackendOptions, Algorithm = Algorithm,
-            }, ct);
+            ids.AddRange(_piped.Select(p => new UnitAddress(p.Machine, p.Unit)));
+            return MachinePlanner.Plan(rows, name, hash, AcrossMachines(rows, name, hash, ids, machines), BatchSize, Algorithm, BackendOptions, ct);
         }
+
+        // One machine: the units given or piped, on the machine given or piped (default this one).
+        var machine = machines.FirstOrDefault() ?? pipedMachines.FirstOrDefault();
+        var unitIds = _units.Concat(_piped.Select(p => p.Unit)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        IReadOnlyList<string> units = unitIds.Length > 0 ? unitIds : DefaultUnits(rows, name, hash, ref machine);
+        machine ??= Environment.MachineName;
+        return BatchPlanner.Plan(rows, new PlanRequest
+        {
+            Model = name, ModelHash = hash, BatchSize = BatchSize, Units = units, MachineName = machine,
+            BackendOptions = BackendOptions, Algorithm = Algorithm,
+        }, ct);
     }
 
     /// <summary>

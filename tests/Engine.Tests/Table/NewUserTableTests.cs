@@ -107,6 +107,8 @@ public class NewUserTableTests
         Assert.Equal("Measure-BatchProfile -Model './models/my net.onnx' -Unit cpu -Precision Half -Save -Path 'C:\\Tables\\it''s.json'", command);
         Assert.Equal("Measure-BatchProfile -Model /data/sq.onnx -Unit cpu:1 -Save -Path ./t.json",
             MissingProfileException.ProfileCommand("/data/sq.onnx", new[] { "cpu:1" }, "./t.json"));
+        Assert.Equal("Measure-BatchProfile -Model tinynet -Unit cpu -ThreadCount 4 -Save",
+            MissingProfileException.ProfileCommand("tinynet", new[] { "cpu" }, threadCount: 4));
         var withCommand = new MissingProfileException("sq", new[] { "cpu" }, null, command);
         Assert.Equal(PlanningErrorIds.MissingProfile, withCommand.ErrorId);
         Assert.EndsWith(command, withCommand.Message);

@@ -100,7 +100,7 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
     private string? _savedTo;
 
     protected override string? InterruptedNote => _savedTo is null ? null
-        : $"The {_saved} row(s) measured before it are saved in '{_savedTo}'; profile again to measure the rest.";
+        : $"The {_saved} row(s) measured before it are saved in '{_savedTo}'; run the command again to complete the profile.";
 
     protected override void ProcessRecord()
     {

@@ -118,6 +118,9 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
     private bool RunsCommandThenExits()
     {
         if (!string.Equals(Host.Name, "ConsoleHost", StringComparison.Ordinal)) return false;
+        // Only the console's own runspace: a thread job stopped by its parent is no Ctrl+C of the process.
+        if (Host is System.Management.Automation.Host.IHostSupportsInteractiveSession session
+            && !ReferenceEquals(session.Runspace, System.Management.Automation.Runspaces.Runspace.DefaultRunspace)) return false;
         var args = Environment.GetCommandLineArgs().Skip(1).ToArray();
         bool command = false, noExit = false;
         for (int i = 0; i < args.Length; i++)

@@ -92,6 +92,7 @@ public static class InferencePipeline
                         $"The perf table {store.Path} has no measurements of model '{model.Name}' on {string.Join(", ", missing.Select(u => u.Id))} " +
                         $"with options {string.Join(", ", missing.Select(u => $"'{options[u.Id].Key}'"))}. Run Measure-BatchProfile for them, or leave out -NoAutoProfile.",
                         string.Join(",", missing.Select(u => u.Id)));
+                store.CheckWritable(); // a read-only table location fails now, not after profiling
                 Profile(store, model, missing, options, input.Count, request.ProfileOptions, progress, cancellationToken);
                 rows = RowsFor(store.Read(), model, units, options);
             }
@@ -258,9 +259,9 @@ public static class InferencePipeline
                 Activity = $"profiling {p.Unit} ({index + 1} of {missing.Count}), batch {p.BatchSize}",
                 PercentComplete = (int)p.PercentComplete,
             }));
-            // Saved per unit, so a cancel or a failure on a later unit keeps what was measured.
-            var entries = profiler.Profile(model, unit, baseOptions with { BackendOptions = options[unit.Id] }, unitProgress, cancellationToken).ToList();
-            store.Merge(entries, cancellationToken: cancellationToken);
+            // Each row is saved as soon as it is measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
+            foreach (var entry in profiler.Profile(model, unit, baseOptions with { BackendOptions = options[unit.Id] }, unitProgress, cancellationToken))
+                store.Merge(new[] { entry }, cancellationToken: CancellationToken.None);
         }
     }
 

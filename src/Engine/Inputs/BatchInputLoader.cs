@@ -371,6 +371,26 @@ public static class BatchInputLoader
         return files;
     }
 
+    /// <summary>
+    /// The files of the folders among <paramref name="paths"/> that a batch leaves out, being neither images nor .npy
+    /// tensors (sorted by name, with their folder): the caller warns about them. Paths that are not folders are ignored.
+    /// </summary>
+    public static IReadOnlyList<string> SkippedInFolders(IReadOnlyList<string> paths)
+    {
+        var skipped = new List<string>();
+        foreach (var path in paths ?? Array.Empty<string>())
+        {
+            if (string.IsNullOrWhiteSpace(path) || !Directory.Exists(path)) continue;
+            try
+            {
+                skipped.AddRange(Directory.EnumerateFiles(path).Where(f => !IsImage(f) && !IsNpy(f))
+                    .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // loading reports an unreadable folder
+        }
+        return skipped;
+    }
+
     private static bool IsNpy(string path) => string.Equals(Path.GetExtension(path), ".npy", StringComparison.OrdinalIgnoreCase);
     private static bool IsImage(string path) => ImagePreprocessor.ImageExtensions.Contains(Path.GetExtension(path));
 

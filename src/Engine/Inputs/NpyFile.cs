@@ -56,6 +56,38 @@ public static class NpyFile
     }
 
     /// <summary>
+    /// Fails at once with <c>OutputWriteFailed</c> (WriteError, naming the folder) when <see cref="Write"/> could not write
+    /// <paramref name="path"/>: the path is a folder, or its folder cannot be created or written. Call it before the
+    /// work whose output goes there. Creates the folder, as Write would; leaves no file behind.
+    /// </summary>
+    public static void CheckWritable(string path)
+    {
+        string full;
+        try { full = Path.GetFullPath(path); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+                $"The output path '{path}' is not a valid file path: {e.Message}", path, e);
+        }
+        if (Directory.Exists(full))
+            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+                $"The output path '{full}' is a folder; give the path of a .npy file, e.g. '{Path.Combine(full, "outputs.npy")}'.", path);
+        var directory = Path.GetDirectoryName(full)!;
+        var probe = Path.Combine(directory, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".probe");
+        try
+        {
+            Directory.CreateDirectory(directory);
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+        {
+            TryDelete(probe);
+            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+                $"Cannot write the output to the folder '{directory}': {e.Message} Give -OutputPath a file in a writable folder.", directory, e);
+        }
+    }
+
+    /// <summary>
     /// Writes <paramref name="data"/> with <paramref name="shape"/> to <paramref name="path"/> atomically: the
     /// bytes go to a temporary file beside it that is renamed over the target only once complete, so a failure
     /// never leaves a partial file. Throws <c>OutputWriteFailed</c>.

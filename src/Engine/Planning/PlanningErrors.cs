@@ -1,4 +1,5 @@
 using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Units;
 
 namespace HeteroBatch.Engine.Planning;
 
@@ -32,11 +33,46 @@ public static class PlanningErrorIds
 public sealed class MissingProfileException : HeteroBatchException
 {
     public MissingProfileException(string model, IReadOnlyList<string> missingUnits, string? machineName = null)
-        : base(PlanningErrorIds.MissingProfile, ErrorKind.ObjectNotFound, BuildMessage(model, missingUnits, machineName), missingUnits.ToArray())
+        : this(model, missingUnits, machineName, ProfileCommand(model, missingUnits))
+    {
+    }
+
+    /// <summary>As the other constructor, with the exact command to paste (see <see cref="ProfileCommand"/>), e.g. one
+    /// that names the model as the user gave it (an ONNX path) and the table path.</summary>
+    public MissingProfileException(string model, IReadOnlyList<string> missingUnits, string? machineName, string profileCommand)
+        : base(PlanningErrorIds.MissingProfile, ErrorKind.ObjectNotFound, BuildMessage(model, missingUnits, machineName, profileCommand), missingUnits.ToArray())
     {
         Model = model;
         MissingUnits = missingUnits.ToArray();
         MachineName = machineName;
+        Command = profileCommand;
+    }
+
+    /// <summary>The Measure-BatchProfile command the message gives: pasted (on the machine), it saves the missing rows.</summary>
+    public string Command { get; }
+
+    /// <summary>
+    /// The <c>Measure-BatchProfile</c> command that measures <paramref name="units"/> for <paramref name="model"/> and saves
+    /// the rows (<c>-Save</c>) to <paramref name="tablePath"/> (left out: the default table), so that planning again works.
+    /// <paramref name="model"/> is written as the user gave it (a zoo name, or an ONNX path); values are quoted for PowerShell
+    /// where needed. <paramref name="threadCount"/> above 0 adds -ThreadCount (rows are keyed by the CPU's thread count).
+    /// </summary>
+    public static string ProfileCommand(string model, IReadOnlyList<string> units, string? tablePath = null, bool halfPrecision = false, int threadCount = 0)
+    {
+        var command = $"Measure-BatchProfile -Model {Quote(model)} -Unit {string.Join(",", units.Select(Quote))}";
+        if (threadCount > 0) command += " -ThreadCount " + threadCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (halfPrecision) command += " -Precision Half";
+        command += " -Save";
+        if (!string.IsNullOrEmpty(tablePath)) command += " -Path " + Quote(tablePath);
+        return command;
+    }
+
+    /// <summary>A bare word when PowerShell reads it as one string argument, else a single-quoted string.</summary>
+    private static string Quote(string value)
+    {
+        bool bare = value.Length > 0 && value[0] != '-'
+            && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or '\\' or ':');
+        return bare ? value : "'" + value.Replace("'", "''") + "'";
     }
 
     /// <summary>Model name (or hash when no name was given).</summary>
@@ -46,12 +82,12 @@ public sealed class MissingProfileException : HeteroBatchException
     /// <summary>The machine the rows were looked up for; null when any machine was accepted.</summary>
     public string? MachineName { get; }
 
-    private static string BuildMessage(string model, IReadOnlyList<string> units, string? machine)
+    private static string BuildMessage(string model, IReadOnlyList<string> units, string? machine, string command)
     {
         var names = string.Join(", ", units.Select(u => $"'{u}'"));
         var where = string.IsNullOrEmpty(machine) ? "" : $" of machine '{machine}'";
-        var hints = string.Join("; ", units.Select(u => $"Measure-BatchProfile -Model {model} -Unit {u}"));
+        var on = string.IsNullOrEmpty(machine) || UnitAddress.IsThisMachine(machine) ? "" : $" on '{machine}'";
         return $"The performance table has no measurements of model '{model}' on unit{(units.Count == 1 ? "" : "s")} {names}{where}. " +
-               $"Profile {(units.Count == 1 ? "it" : "them")} first: {hints}.";
+               $"Profile {(units.Count == 1 ? "it" : "them")} and save the rows first{on}, then retry: {command}";
     }
 }

@@ -19,6 +19,11 @@ public sealed record PerfMergeResult
     public int Added { get; init; }
     public int Replaced { get; init; }
     public int Unchanged { get; init; }
+    /// <summary>
+    /// Incoming rows not applied because the table holds a newer measurement of the same key with other numbers
+    /// (e.g. an edit of an old export): the caller reports them. Counted in <see cref="Unchanged"/>.
+    /// </summary>
+    public IReadOnlyList<PerfEntry> Older { get; init; } = Array.Empty<PerfEntry>();
     /// <summary>Rows added or replaced, as now stored.</summary>
     public IReadOnlyList<PerfEntry> Entries { get; init; } = Array.Empty<PerfEntry>();
     /// <summary>The table file written (null for an in-memory merge).</summary>
@@ -48,6 +53,31 @@ public static class PerfTableMerge
         if (incoming.Timestamp < existing.Timestamp || SameMeasurement(existing, incoming)) return (existing, MergeOutcome.Unchanged);
         return (Supersede(existing, incoming, historyLimit), MergeOutcome.Replaced);
     }
+
+    /// <summary>
+    /// <paramref name="incoming"/> with the stored row's exact timestamp when its own is that timestamp cut to whole
+    /// seconds or milliseconds, as Export-Csv and spreadsheets write it: a row exported and imported again then has the
+    /// same time as the stored one, so an edited value replaces the row (same-time rule of <see cref="MergeRow"/>)
+    /// and an unedited row stays unchanged.
+    /// </summary>
+    public static PerfEntry WithStoredTimestamp(PerfEntry existing, PerfEntry incoming)
+    {
+        ArgumentNullException.ThrowIfNull(existing);
+        ArgumentNullException.ThrowIfNull(incoming);
+        var stored = existing.Timestamp;
+        var given = incoming.Timestamp;
+        if (given == stored || given > stored) return incoming;
+        long precision = given.UtcTicks % TimeSpan.TicksPerSecond == 0 ? TimeSpan.TicksPerSecond
+            : given.UtcTicks % TimeSpan.TicksPerMillisecond == 0 ? TimeSpan.TicksPerMillisecond : 0;
+        if (precision == 0 || stored.UtcTicks - stored.UtcTicks % precision != given.UtcTicks) return incoming;
+        return incoming with { Timestamp = stored };
+    }
+
+    /// <summary>True when <paramref name="incoming"/> is older than <paramref name="existing"/> and has other numbers or status.</summary>
+    public static bool IsOlderWithOtherNumbers(PerfEntry existing, PerfEntry incoming) =>
+        incoming.Timestamp < existing.Timestamp &&
+        !(existing.ExecMs.Equals(incoming.ExecMs) && existing.IoMs.Equals(incoming.IoMs) &&
+          string.Equals(existing.Status, incoming.Status, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Folds a fresh measurement into <paramref name="existing"/> as an exponential moving average:

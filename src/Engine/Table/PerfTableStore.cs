@@ -109,7 +109,9 @@ public sealed class PerfTableStore
     /// Merges rows into the table under the lock. A row with a new key is added; a newer measurement of an
     /// existing key replaces it and pushes the old numbers onto its history (at most
     /// <paramref name="historyLimit"/>, default the table's limit; 0 keeps none); an identical or older one
-    /// changes nothing. All rows are validated first (<c>InvalidPerfEntry</c>); nothing is written if one fails.
+    /// changes nothing (a row whose numbers differ is listed in <see cref="PerfMergeResult.Older"/>). A timestamp cut to
+    /// whole seconds (Export-Csv) matches the stored row's exact time, so an edited CSV row replaces the row.
+    /// All rows are validated first (<c>InvalidPerfEntry</c>); nothing is written if one fails.
     /// </summary>
     public PerfMergeResult Merge(IEnumerable<PerfEntry> entries, int? historyLimit = null, CancellationToken cancellationToken = default)
     {
@@ -120,10 +122,18 @@ public sealed class PerfTableStore
             int limit = historyLimit ?? state.HistoryLimit;
             int added = 0, replaced = 0, unchanged = 0;
             var touched = new Dictionary<PerfKey, PerfEntry>();
-            foreach (var entry in incoming)
+            var older = new List<PerfEntry>();
+            foreach (var incomingEntry in incoming)
             {
+                var entry = incomingEntry;
                 var key = PerfKey.Of(entry);
                 state.Rows.TryGetValue(key, out var existing);
+                if (existing is not null)
+                {
+                    // A CSV round trip cuts timestamps to whole seconds: that is still the stored row's time.
+                    entry = PerfTableMerge.WithStoredTimestamp(existing, entry);
+                    if (PerfTableMerge.IsOlderWithOtherNumbers(existing, entry)) older.Add(entry);
+                }
                 var (row, outcome) = PerfTableMerge.MergeRow(existing, entry, limit);
                 switch (outcome)
                 {
@@ -137,7 +147,7 @@ public sealed class PerfTableStore
                     touched[key] = row;
                 }
             }
-            var result = new PerfMergeResult { Added = added, Replaced = replaced, Unchanged = unchanged, Entries = touched.Values.ToArray(), Path = Path };
+            var result = new PerfMergeResult { Added = added, Replaced = replaced, Unchanged = unchanged, Older = older, Entries = touched.Values.ToArray(), Path = Path };
             return (result, touched.Count > 0);
         }, cancellationToken);
     }
@@ -326,17 +336,34 @@ public sealed class PerfTableStore
         return list.ToArray();
     }
 
-    /// <summary>Read-modify-write under the lock; writes only when <paramref name="mutate"/> reports a change.</summary>
-    private T Update<T>(Func<State, (T Result, bool Changed)> mutate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fails at once with <c>PerfTableWriteFailed</c> (WriteError, naming the folder) when the table's location
+    /// cannot be written: call it before long work whose results go to the table. Creates the folder and the
+    /// lock file, as a write would; changes no row.
+    /// </summary>
+    public void CheckWritable()
+    {
+        CreateFolder();
+        PerfTableLock.CheckWritable(LockPath);
+    }
+
+    private string CreateFolder()
     {
         var folder = System.IO.Path.GetDirectoryName(Path)!;
         try { Directory.CreateDirectory(folder); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new HeteroBatchException("PerfTableWriteFailed", ErrorKind.WriteError,
-                $"Cannot create the folder '{folder}' for the perf table: {ex.Message}", Path, ex);
+                $"Cannot create the folder '{folder}' for the perf table: {ex.Message} " +
+                "Choose a writable location with -Path (or $env:HETEROBATCH_PERFTABLE).", folder, ex);
         }
+        return folder;
+    }
 
+    /// <summary>Read-modify-write under the lock; writes only when <paramref name="mutate"/> reports a change.</summary>
+    private T Update<T>(Func<State, (T Result, bool Changed)> mutate, CancellationToken cancellationToken)
+    {
+        var folder = CreateFolder();
         using var _ = PerfTableLock.Acquire(LockPath, LockTimeout, cancellationToken);
         RemoveAbandonedTempFiles(folder);
         var state = Load();

@@ -151,6 +151,11 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     /// <summary>Progress of a run is shown once it has lasted this long: shorter calls write none.</summary>
     private static readonly TimeSpan ProgressQuiet = TimeSpan.FromMilliseconds(150);
 
+    private string? _profilingTable;
+
+    protected override string? InterruptedNote => _profilingTable is null ? null
+        : $"Every measurement completed by the profiling of missing units is saved in the perf table '{_profilingTable}'; the next run starts from them instead of from zero.";
+
     private string[]? _unitsOnCommandLine;
     private readonly List<string> _pipedUnits = new();
 
@@ -201,6 +206,18 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         };
         var outputPath = string.IsNullOrEmpty(OutputPath) ? null : PerfTableCmdletSupport.ResolvePath(this, OutputPath);
         if (outputPath is not null && !ShouldProcess(outputPath, "Write the outputs")) return;
+        if (outputPath is not null)
+        {
+            // An output folder that cannot be written fails now, not after the whole batch has run.
+            try { NpyFile.CheckWritable(outputPath); }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { ThrowEngineError(ex, outputPath); }
+        }
+        if (ParameterSetName == FilesSet)
+        {
+            // Files of other kinds in an input folder are left out: say which, so a missing item is never a mystery.
+            foreach (var skipped in BatchInputLoader.SkippedInFolders(((FileInput)input).Paths))
+                WriteWarning($"Skipped '{skipped}': it is neither an image ({string.Join(", ", ImagePreprocessor.ImageExtensions.Order())}) nor a .npy tensor.");
+        }
         var table = string.IsNullOrEmpty(Path) ? "the performance table" : Path;
         if (UpdatePerfTable && !ShouldProcess(table, "Fold the measured times")) return;
         // Units the table lacks are profiled and saved before the run: a change to the table too.
@@ -231,8 +248,16 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             Precision = Precision,
             WarmUp = WarmUp,
         };
+        if (UpdatePerfTable)
+        {
+            // The measured times go to the table after the run: a table that cannot be written fails now instead.
+            try { new HeteroBatch.Engine.Table.PerfTableStore(request.PerfTablePath).CheckWritable(); }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { ThrowEngineError(ex, request.PerfTablePath); }
+        }
         var activityId = NewActivityId();
         var activity = $"Invoke-HeteroInference {Model}";
+        if (Plan is null && !NoAutoProfile)
+            _profilingTable = request.PerfTablePath ?? HeteroBatch.Engine.Table.PerfTableStore.ResolveDefaultPath();
         var result = RunEngine((sink, ct) =>
         {
             var progress = ThrottledProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
@@ -247,6 +272,10 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             {
                 return InferencePipeline.Run(request, progress, ct);
             }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) when (ex.ErrorId == ExecutionErrorIds.MissingProfile)
+            {
+                throw WithProfileCommand(ex, request);
+            }
             finally
             {
                 PostProgressCompleted(sink, activityId, activity);
@@ -255,6 +284,44 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
 
         WriteResult(result);
     }
+
+    /// <summary>
+    /// -NoAutoProfile's MissingProfile, ending with a command that, pasted, saves the rows this run looks for: the
+    /// Measure-BatchProfile command when it measures with this run's options (it plans the CPU's thread budget the same
+    /// way), else this command without -NoAutoProfile.
+    /// </summary>
+    private Exception WithProfileCommand(HeteroBatch.Engine.Errors.HeteroBatchException missing, InferenceRequest request)
+    {
+        var ids = (missing.Target as string ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        string hint;
+        try
+        {
+            var runUnits = InferencePipeline.ResolveUnits(request);
+            var runOptions = ThreadBudget.OptionsFor(runUnits, request.BackendOptions);
+            // Measure-BatchProfile's options: every available unit of the machine, and the ones it profiles.
+            var measured = ids.Select(ComputeUnitDiscovery.Find).ToList();
+            var context = ComputeUnitDiscovery.Discover().Where(u => u.Available).Concat(measured).DistinctBy(u => u.Id).ToList();
+            var measureOptions = ThreadBudget.OptionsFor(context, request.BackendOptions);
+            bool same = ids.Length > 0 && BackendOption is null
+                && ids.All(id => runOptions.TryGetValue(id, out var r) && measureOptions.TryGetValue(id, out var m) && r.Key == m.Key);
+            hint = same
+                ? "Profile them and save the rows, then retry: " +
+                  MissingProfileException.ProfileCommand(Model, ids, Path, Precision == ModelPrecision.Half, ThreadCount)
+                : RunOnce;
+        }
+        catch (HeteroBatch.Engine.Errors.HeteroBatchException)
+        {
+            // A CPU slice (cpu:1) or a unit Measure-BatchProfile cannot name alone: only the run itself profiles it.
+            hint = RunOnce;
+        }
+        var message = missing.Message;
+        var cut = message.IndexOf(" Run Measure-BatchProfile for them", StringComparison.Ordinal);
+        if (cut >= 0) message = message[..cut];
+        return new HeteroBatch.Engine.Errors.HeteroBatchException(missing.ErrorId, missing.Kind,
+            $"{message} {hint}", missing.Target, missing);
+    }
+
+    private const string RunOnce = "Run the same command once without -NoAutoProfile: it profiles them with this run's options and saves the rows, so later runs with -NoAutoProfile find them.";
 
     /// <summary>The batch across the machines of -Session and -HostName (and this one, for units named localhost/...).</summary>
     private void RunAcrossMachines(InputSource input, string? outputPath)

@@ -96,6 +96,12 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
     [Alias("TablePath")]
     public string? Path { get; set; }
 
+    private int _saved;
+    private string? _savedTo;
+
+    protected override string? InterruptedNote => _savedTo is null ? null
+        : $"The {_saved} row(s) measured before it are saved in '{_savedTo}'; run the command again to complete the profile.";
+
     protected override void ProcessRecord()
     {
         if (Unit is not null) _unitIds.AddRange(Unit);
@@ -123,6 +129,9 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
 
         RunEngine((sink, ct) =>
         {
+            // A table that cannot be written fails now, not after minutes of profiling.
+            store?.CheckWritable();
+            _savedTo = store?.Path;
             var model = ModelResolver.Resolve(modelArgument);
             if (Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, cancellationToken: ct);
             var units = _unitIds.Count > 0
@@ -144,7 +153,12 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
                 {
                     foreach (var row in profiler.Profile(model, unit, options with { BackendOptions = perUnit[unit.Id] }, progress, ct))
                     {
-                        store?.Merge(new[] { row }, cancellationToken: ct);
+                        // Saved as soon as measured, and not cancelled: a Ctrl+C right after a point keeps it.
+                        if (store is not null)
+                        {
+                            store.Merge(new[] { row }, cancellationToken: CancellationToken.None);
+                            Interlocked.Increment(ref _saved);
+                        }
                         sink.Post(() => WriteObject(row));
                     }
                 }

@@ -87,7 +87,8 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
     [ValidateSet(PerfStatus.Ok, PerfStatus.OutOfMemory, PerfStatus.TooSlow, IgnoreCase = true)]
     public string? Status { get; set; }
 
-    /// <summary>When the row was measured; default now. A row older than the table's is not applied.</summary>
+    /// <summary>When the row was measured; default now. A row older than the table's is not applied (a warning names it
+    /// when its numbers differ); a time cut to whole seconds, as Export-Csv writes it, counts as the stored row's time.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
     public DateTimeOffset? Timestamp { get; set; }
 
@@ -156,6 +157,13 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
         if (!ShouldProcess(store.Path, $"Merge {_incoming.Count} row(s)")) return;
         var merged = RunEngine((_, ct) => store.Merge(_incoming, HistoryLimit, ct), store.Path);
         WriteVerbose($"{store.Path}: {merged.Added} added, {merged.Replaced} replaced, {merged.Unchanged} unchanged.");
+        if (merged.Older.Count > 0)
+        {
+            var shown = string.Join("; ", merged.Older.Take(5).Select(e =>
+                $"{e.Model} on {e.Unit} of {e.MachineName} at batch {e.BatchSize} ({e.ExecMs} ms, {e.Timestamp:o})"));
+            WriteWarning($"{merged.Older.Count} row(s) were not applied: the table holds a newer measurement of the same key with other numbers: " +
+                $"{shown}{(merged.Older.Count > 5 ? "; ..." : "")}. To apply them anyway, give them a newer -Timestamp (or leave the Timestamp column out: rows without one are stamped now).");
+        }
         if (PassThru) WriteObject(merged.Entries, enumerateCollection: true);
     }
 

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Security.Cryptography;
+using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Table;
@@ -86,28 +87,74 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         var plan = RunEngine((_, ct) =>
         {
             var rows = store.Read().Entries;
-            var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
-            var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            var ids = _units.Select(UnitAddress.Parse).ToList();
-            var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            if (ids.Any(a => a.HasMachine) || machines.Count > 1 || pipedMachines.Count > 1)
+            CheckModelExists(modelArgument, rows);
+            try
             {
-                ids.AddRange(_piped.Select(p => new UnitAddress(p.Machine, p.Unit)));
-                return MachinePlanner.Plan(rows, name, hash, AcrossMachines(rows, name, hash, ids, machines), BatchSize, Algorithm, BackendOptions, ct);
+                return Plan(rows, modelArgument, ct);
             }
-
-            // One machine: the units given or piped, on the machine given or piped (default this one).
-            var machine = machines.FirstOrDefault() ?? pipedMachines.FirstOrDefault();
-            var unitIds = _units.Concat(_piped.Select(p => p.Unit)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-            IReadOnlyList<string> units = unitIds.Length > 0 ? unitIds : DefaultUnits(rows, name, hash, ref machine);
-            machine ??= Environment.MachineName;
-            return BatchPlanner.Plan(rows, new PlanRequest
+            catch (MissingProfileException missing) when (missing.MachineName is null || UnitAddress.IsThisMachine(missing.MachineName))
             {
-                Model = name, ModelHash = hash, BatchSize = BatchSize, Units = units, MachineName = machine,
-                BackendOptions = BackendOptions, Algorithm = Algorithm,
-            }, ct);
+                throw ExplainMissing(missing, rows);
+            }
         }, Model);
         WriteObject(plan);
+    }
+
+    /// <summary>
+    /// A file that does not exist, or a bare name that is neither a zoo name nor a model of the table, is ModelNotFound
+    /// (not MissingProfile: profiling cannot help).
+    /// </summary>
+    private static void CheckModelExists(string modelArgument, IReadOnlyList<PerfEntry> rows)
+    {
+        if (ModelZoo.TryGetCanonicalName(modelArgument, out _) || File.Exists(modelArgument)) return;
+        bool isPath = System.IO.Path.IsPathRooted(modelArgument);
+        if (!isPath && rows.Any(r => string.Equals(r.Model, modelArgument, StringComparison.OrdinalIgnoreCase))) return;
+        ModelResolver.Resolve(modelArgument); // throws ModelNotFound, naming the file or listing the zoo
+    }
+
+    /// <summary>
+    /// Missing rows of this machine: a unit that does not exist here (and has no rows) is UnitNotFound; otherwise the
+    /// error's command is the one to paste: the model as given (an ONNX path, not its stem), -Save, and -Path when given.
+    /// </summary>
+    private Exception ExplainMissing(MissingProfileException missing, IReadOnlyList<PerfEntry> rows)
+    {
+        foreach (var unit in missing.MissingUnits)
+        {
+            bool known = rows.Any(r => string.Equals(r.Unit, unit, StringComparison.OrdinalIgnoreCase) && UnitAddress.IsThisMachine(r.MachineName));
+            if (known) continue;
+            var id = ThreadBudget.TryParseSlice(unit, out var baseId, out _) ? baseId : unit;
+            ComputeUnitDiscovery.Find(id); // throws UnitNotFound, listing this machine's units
+        }
+        // -BackendOptions threads=4 plans from rows measured with 4 threads: the command measures those.
+        int threads = 0;
+        if (!string.IsNullOrEmpty(BackendOptions) && HeteroBatch.Engine.Backends.BackendOptions.Parse(BackendOptions) is { Settings.Count: 0 } parsed)
+            threads = parsed.IntraOpThreads;
+        var command = MissingProfileException.ProfileCommand(Model, missing.MissingUnits, Path, Precision == ModelPrecision.Half, threads);
+        return new MissingProfileException(missing.Model, missing.MissingUnits, missing.MachineName, command);
+    }
+
+    private BatchPlan Plan(IReadOnlyList<PerfEntry> rows, string modelArgument, CancellationToken ct)
+    {
+        var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
+        var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var ids = _units.Select(UnitAddress.Parse).ToList();
+        var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (ids.Any(a => a.HasMachine) || machines.Count > 1 || pipedMachines.Count > 1)
+        {
+            ids.AddRange(_piped.Select(p => new UnitAddress(p.Machine, p.Unit)));
+            return MachinePlanner.Plan(rows, name, hash, AcrossMachines(rows, name, hash, ids, machines), BatchSize, Algorithm, BackendOptions, ct);
+        }
+
+        // One machine: the units given or piped, on the machine given or piped (default this one).
+        var machine = machines.FirstOrDefault() ?? pipedMachines.FirstOrDefault();
+        var unitIds = _units.Concat(_piped.Select(p => p.Unit)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        IReadOnlyList<string> units = unitIds.Length > 0 ? unitIds : DefaultUnits(rows, name, hash, ref machine);
+        machine ??= Environment.MachineName;
+        return BatchPlanner.Plan(rows, new PlanRequest
+        {
+            Model = name, ModelHash = hash, BatchSize = BatchSize, Units = units, MachineName = machine,
+            BackendOptions = BackendOptions, Algorithm = Algorithm,
+        }, ct);
     }
 
     /// <summary>

@@ -5,41 +5,47 @@ using HeteroBatch.Engine.Models;
 
 namespace HeteroBatch.PS.Completion;
 
-/// <summary>Completes -Model with zoo names and *.onnx files.</summary>
+/// <summary>
+/// Completes -Model with zoo names and with the <c>.onnx</c> files and folders of the path typed so far, relative to
+/// PowerShell's current location ($PWD, which can differ from the process's working directory). Other files are
+/// not offered.
+/// </summary>
 public sealed class ModelCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        var word = (wordToComplete ?? "").Trim('\'', '"');
-        foreach (var name in ModelZoo.Names.Where(n => n.StartsWith(word, StringComparison.OrdinalIgnoreCase)))
+        var typed = wordToComplete ?? "";
+        var word = typed.Trim('\'', '"');
+        var results = new List<CompletionResult>();
+        if (word.IndexOfAny(new[] { '/', '\\' }) < 0)
         {
-            yield return new CompletionResult(name, name, CompletionResultType.ParameterValue, "zoo network " + name);
+            foreach (var name in ModelZoo.Names.Where(n => n.StartsWith(word, StringComparison.OrdinalIgnoreCase)))
+                results.Add(new CompletionResult(name, name, CompletionResultType.ParameterValue, "zoo network " + name));
         }
-        foreach (var path in OnnxFiles(word))
-        {
-            var text = path.Contains(' ') ? "'" + path + "'" : path;
-            yield return new CompletionResult(text, Path.GetFileName(path), CompletionResultType.ProviderItem, path);
-        }
+        results.AddRange(OnnxFilesAndFolders(typed));
+        return results;
     }
 
-    private static IEnumerable<string> OnnxFiles(string word)
+    /// <summary>
+    /// PowerShell's own file-name completion (current location, provider paths, quoting), kept to folders and
+    /// .onnx files. Completion must never throw: any failure offers no paths.
+    /// </summary>
+    private static IEnumerable<CompletionResult> OnnxFilesAndFolders(string typed)
     {
-        string directory, prefix;
         try
         {
-            var sep = word.LastIndexOfAny(new[] { '/', '\\' });
-            directory = sep >= 0 ? word[..(sep + 1)] : "";
-            prefix = sep >= 0 ? word[(sep + 1)..] : word;
-            var searchIn = directory.Length == 0 ? Directory.GetCurrentDirectory() : Path.GetFullPath(directory);
-            if (!Directory.Exists(searchIn)) return Array.Empty<string>();
-            var dirs = Directory.EnumerateDirectories(searchIn, prefix + "*").Select(d => directory + Path.GetFileName(d) + Path.DirectorySeparatorChar);
-            var files = Directory.EnumerateFiles(searchIn, prefix + "*.onnx").Select(f => directory + Path.GetFileName(f));
-            return files.Concat(dirs).OrderBy(p => p, StringComparer.OrdinalIgnoreCase).Take(100).ToArray();
+            return CompletionCompleters.CompleteFilename(typed)
+                .Where(r => r.ResultType == CompletionResultType.ProviderContainer
+                            || (r.ResultType == CompletionResultType.ProviderItem
+                                && r.CompletionText.Trim('\'', '"').EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)))
+                .OrderBy(r => r.ResultType == CompletionResultType.ProviderContainer ? 1 : 0)
+                .Take(100)
+                .ToList();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return Array.Empty<string>();
+            return Array.Empty<CompletionResult>();
         }
     }
 }

@@ -63,6 +63,7 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
         {
             // Ctrl+C: the engine sees the same token; wait briefly so sessions end their runs cleanly.
             try { task.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+            ReportInterrupted();
             throw new PipelineStoppedException();
         }
 
@@ -72,6 +73,7 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+            ReportInterrupted();
             throw new PipelineStoppedException();
         }
         catch (HeteroBatchException ex)
@@ -84,6 +86,58 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
             ThrowEngineError(ex, errorTarget);
             throw;
         }
+    }
+
+    /// <summary>Exit code of a pwsh that runs a command or script when Ctrl+C interrupts a cmdlet: 128 + SIGINT, as shells report it.</summary>
+    public const int InterruptedExitCode = 130;
+
+    /// <summary>What the interrupted command kept (e.g. the rows saved to the table), said after Ctrl+C; null says nothing more.</summary>
+    protected virtual string? InterruptedNote => null;
+
+    /// <summary>
+    /// After Ctrl+C: says so on the host's error output, with what was kept, and when pwsh runs a command or script
+    /// (-Command, -File; not an interactive prompt, not -NoExit) makes its exit code <see cref="InterruptedExitCode"/>.
+    /// </summary>
+    private void ReportInterrupted()
+    {
+        bool exits = RunsCommandThenExits();
+        var text = $"{MyInvocation.MyCommand.Name} was interrupted (Ctrl+C).{(InterruptedNote is { Length: > 0 } note ? " " + note : "")}" +
+                   (exits ? $" pwsh exits with code {InterruptedExitCode}." : "");
+        try
+        {
+            Host.UI.WriteErrorLine(text);
+            if (exits) Host.SetShouldExit(InterruptedExitCode);
+        }
+        catch (Exception ex) when (ex is NotImplementedException or NotSupportedException or InvalidOperationException or PipelineStoppedException)
+        {
+            // A host without these: the pipeline still stops.
+        }
+    }
+
+    /// <summary>True when this is the console pwsh started to run a command or script and exit (-Command, -File, -EncodedCommand, a script path), without -NoExit.</summary>
+    private bool RunsCommandThenExits()
+    {
+        if (!string.Equals(Host.Name, "ConsoleHost", StringComparison.Ordinal)) return false;
+        // Only the console's own runspace: a thread job stopped by its parent is no Ctrl+C of the process.
+        if (Host is System.Management.Automation.Host.IHostSupportsInteractiveSession session
+            && !ReferenceEquals(session.Runspace, System.Management.Automation.Runspaces.Runspace.DefaultRunspace)) return false;
+        var args = Environment.GetCommandLineArgs().Skip(1).ToArray();
+        bool command = false, noExit = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (i == 0 && a.Length > 0 && a[0] is not ('-' or '/')) { command = true; break; } // pwsh script.ps1
+            var name = a.TrimStart('-', '/').ToLowerInvariant();
+            if (name.Length == 0 || a.Length == name.Length) continue;
+            if (name is "c" or "f" or "e" or "ec" || (name.Length >= 3 && ("command".StartsWith(name, StringComparison.Ordinal)
+                || "file".StartsWith(name, StringComparison.Ordinal) || "encodedcommand".StartsWith(name, StringComparison.Ordinal))))
+            {
+                command = true;
+                break; // what follows is the command or the script's arguments
+            }
+            if (name.Length >= 3 && "noexit".StartsWith(name, StringComparison.Ordinal)) noExit = true;
+        }
+        return command && !noExit;
     }
 
     /// <summary>Runs engine work that posts nothing and returns a value.</summary>

@@ -151,6 +151,18 @@ Describe 'Across machines over SSH remoting' -Skip:$noHosts {
         Assert-SameOutputs $local.Output.ToArray() $remote.Output.ToArray()
     }
 
+    It 'runs -Precision Half across machines with the outputs of a local fp16 run, profiling the fp16 model on each machine' {
+        $local = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 10 -Seed 2 -Precision Half -Path (New-TestTablePath) -PassThru
+        $remote = Invoke-HeteroInference -Model tinynet -Session $s1, $s2 -BatchSize 10 -Seed 2 -Precision Half -Algorithm Even -Path $table -PassThru
+        $remote.Model | Should -Be 'tinynet-fp16'
+        $remote.ModelHash | Should -Be $local.ModelHash
+        @($remote.Machines | Where-Object ItemsCompleted -gt 0).Count | Should -Be 2
+        Assert-SameOutputs $local.Output.ToArray() $remote.Output.ToArray()
+        # Each machine profiled the fp16 model itself (the table had only fp32 rows), into this machine's table.
+        $rows = Get-PerfTable -Path $table | Where-Object ModelHash -eq $local.ModelHash
+        @($rows.MachineName | Sort-Object -Unique) | Should -Be @('hb-node1', 'hb-node2')
+    }
+
     It 'opens its own SSH sessions with -HostName and closes them afterwards' {
         $before = @(& ip netns pids hb-node1).Count
         $r = Invoke-HeteroInference -Model tinynet -HostName $node1.Address, $node2.Address -UserName $hosts.UserName -KeyFilePath $hosts.KeyFilePath -SSHOption $sshOptions -BatchSize 10 -Algorithm Even -Path $table

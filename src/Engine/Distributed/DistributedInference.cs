@@ -11,34 +11,6 @@ using HeteroBatch.Engine.Units;
 
 namespace HeteroBatch.Engine.Distributed;
 
-/// <summary>Invoke-HeteroInference across machines, as one request to <see cref="DistributedInference.Run"/>.</summary>
-public sealed record DistributedRequest
-{
-    /// <summary>Zoo name or model path; a path must be readable at the same place on every machine.</summary>
-    public required string Model { get; init; }
-    /// <summary>The machines (at least one). Each is used by this run only, one call at a time.</summary>
-    public required IReadOnlyList<IMachineRunner> Machines { get; init; }
-    /// <summary>Unit ids: <c>machine/unit</c> (the machine by the name it reports or by its address) for one machine's
-    /// unit, a plain id (<c>cpu</c>) for that unit on every machine; null or empty: every available unit of every
-    /// machine (or the units of <see cref="Plan"/>). A machine none of the ids names takes no part.</summary>
-    public IReadOnlyList<string>? Units { get; init; }
-    public int CpuSlices { get; init; } = 1;
-    public required InputSource Input { get; init; }
-    /// <summary>A plan across machines (from Split-Batch or <see cref="MachinePlanner"/>) to run as given.</summary>
-    public BatchPlan? Plan { get; init; }
-    public PlanAlgorithm Algorithm { get; init; } = PlanAlgorithm.Optimal;
-    /// <summary>The table that plans the run and keeps every machine's rows (profiled ones are added); null: the default table.</summary>
-    public string? PerfTablePath { get; init; }
-    public bool NoAutoProfile { get; init; }
-    /// <summary>How missing rows are profiled (on their machines); without BatchSizes the grid goes up to the batch size (at most 129).</summary>
-    public ProfileOptions? ProfileOptions { get; init; }
-    public bool UpdatePerfTable { get; init; }
-    public double FoldWeight { get; init; } = PerfTableMerge.DefaultFoldWeight;
-    /// <summary>Write the output tensor here as .npy (on this machine); null writes nothing.</summary>
-    public string? OutputPath { get; init; }
-    public BackendOptions? BackendOptions { get; init; }
-}
-
 /// <summary>
 /// Runs one batch across machines: asks every machine for its units and the model (all must resolve it to the same
 /// file), profiles on their own machines the units the table lacks and keeps the rows in this machine's table, plans
@@ -107,19 +79,8 @@ public static class DistributedInference
         var run = new RunState(request, machines, model, slicer, costModels, plan, progress, cancellationToken);
         var result = run.Execute(clock);
 
-        if (request.OutputPath is not null)
-        {
-            Report(progress, ExecutionStage.WritingOutput, $"writing {request.OutputPath}");
-            var full = Path.GetFullPath(request.OutputPath);
-            result.GetOutput()!.SaveNpy(full);
-            result = result with { OutputPath = full };
-        }
-        if (request.UpdatePerfTable)
-        {
-            Report(progress, ExecutionStage.UpdatingTable, "folding measured times into the perf table");
-            var measured = run.Measured();
-            if (measured.Count > 0) store.Fold(measured, request.FoldWeight, cancellationToken: cancellationToken);
-        }
+        result = InferencePipeline.WriteOutput(result, request.OutputPath, progress);
+        if (request.UpdatePerfTable) InferencePipeline.FoldBack(run.Measured(), request, progress, cancellationToken);
         Report(progress, ExecutionStage.Done, "done", 100);
         return result;
     }
@@ -134,13 +95,9 @@ public static class DistributedInference
             : request.Plan is { MachineShares.Length: > 0 } plan ? plan.Shares.Select(s => s.Unit).ToList()
             : null;
         var addresses = ids?.Select(UnitAddress.Parse).ToList();
-        string backendKey = (request.BackendOptions ?? BackendOptions.Default).Key;
         Report(progress, ExecutionStage.Resolving, $"asking {string.Join(", ", runners.Select(r => r.Address))} about {request.Model}");
 
-        MachineQuery QueryFor(IReadOnlyList<string>? units) => new()
-        {
-            Model = request.Model, Units = units?.ToArray(), CpuSlices = request.CpuSlices, BackendOptions = backendKey,
-        };
+        MachineQuery QueryFor(IReadOnlyList<string>? units) => new() { Options = request.ForMachine(units?.ToArray()) };
 
         // First round: ids that name a machine by its address (or no machine) are known before anyone answers.
         var wanted = runners.Select(r => addresses?.Where(a => a.IsOn(r.Address)).Select(a => a.Unit).Distinct(StringComparer.OrdinalIgnoreCase).ToList()).ToList();
@@ -221,8 +178,7 @@ public static class DistributedInference
     private static void ProfileMissing(DistributedRequest request, PerfTableStore store, ModelFacts model,
         List<(MachineState Machine, string[] Units)> missing, int batchSize, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
     {
-        var options = request.ProfileOptions ?? new ProfileOptions();
-        if (options.BatchSizes is null) options = options with { MaxBatchSize = Math.Clamp(batchSize, 1, 129) };
+        var options = request.ForMachine(null) with { ProfileOptions = InferencePipeline.ProfileOptionsFor(request, batchSize) };
         Report(progress, ExecutionStage.Profiling,
             $"profiling {string.Join(", ", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u))))} on their machines");
         var gate = new object();
@@ -232,11 +188,9 @@ public static class DistributedInference
             var (machine, units) = missing[i];
             var rows = machine.Runner.Profile(new ProfileRequest
             {
-                Model = request.Model,
+                Options = options with { Units = machine.UnitIds },
                 ModelHash = model.Hash,
                 UnitOptions = units.ToDictionary(u => u, u => machine.Options[u], StringComparer.OrdinalIgnoreCase),
-                CpuSlices = request.CpuSlices,
-                Options = options,
             }, null, cancellationToken);
             lock (gate) store.Merge(rows, cancellationToken: cancellationToken);
             return rows.Count;
@@ -426,15 +380,10 @@ public static class DistributedInference
                 lock (m) m.RunningSinceMs = start;
                 var request = new ShareRequest
                 {
-                    Model = _request.Model,
+                    Options = _request.ForMachine(m.UnitIds),
                     ModelHash = _model.Hash,
-                    Units = m.UnitIds,
-                    CpuSlices = _request.CpuSlices,
-                    BackendOptions = (_request.BackendOptions ?? BackendOptions.Default).Key,
                     Input = _slicer.For(slice.Offset, slice.Count),
                     Plan = slice.LocalPlan,
-                    Algorithm = _request.Algorithm,
-                    PerfTablePath = _request.PerfTablePath,
                     FirstItem = slice.Offset,
                 };
                 var tensor = _slicer.TensorFor(slice.Offset, slice.Count);

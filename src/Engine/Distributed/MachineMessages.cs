@@ -15,15 +15,10 @@ namespace HeteroBatch.Engine.Distributed;
 /// <summary>What a machine is asked about: its units, and for a run, the model and the units it would use.</summary>
 public sealed record MachineQuery
 {
-    /// <summary>Zoo name or model path as the machine sees it (shared storage); null asks for the units only.</summary>
-    public string? Model { get; init; }
-    /// <summary>Unit ids on the machine (<c>cpu</c>, <c>gpu0</c>, <c>cpu:1</c>); null or empty: every available unit
-    /// (with a model), or every unit, available or not (without).</summary>
-    public string[]? Units { get; init; }
-    /// <summary>Split the CPU into this many slices (see <see cref="ThreadBudget.SplitCpu"/>).</summary>
-    public int CpuSlices { get; init; } = 1;
-    /// <summary><see cref="Backends.BackendOptions.Key"/> of the run's options; CPU units get their thread budget on top.</summary>
-    public string BackendOptions { get; init; } = "";
+    /// <summary>The run's options with the machine's own unit ids (<see cref="RunOptions.ForMachine"/>): the model as the
+    /// machine resolves it (with the run's precision and model cache) and the units it would use (none: every available
+    /// unit); null asks for every unit of the machine, available or not.</summary>
+    public RunOptions? Options { get; init; }
     /// <summary>Probe the hardware again instead of using the machine's cached discovery.</summary>
     public bool Refresh { get; init; }
 }
@@ -69,14 +64,13 @@ public sealed record MachineDescription
 /// <summary>Which units of a machine to profile, with the options each will run with.</summary>
 public sealed record ProfileRequest
 {
-    public required string Model { get; init; }
+    /// <summary>The run's options (<see cref="RunOptions.ForMachine"/>): the model, its precision, the CPU slices, and how
+    /// to measure (<see cref="RunOptions.ProfileOptions"/>, whose BackendOptions are replaced by each unit's).</summary>
+    public required RunOptions Options { get; init; }
     /// <summary>The hash the coordinator expects; a machine that resolves the model to another file refuses (ModelMismatch).</summary>
     public string ModelHash { get; init; } = "";
     /// <summary>Unit id → options key (from the machine's <see cref="MachineDescription.UnitOptions"/>).</summary>
     public required Dictionary<string, string> UnitOptions { get; init; }
-    public int CpuSlices { get; init; } = 1;
-    /// <summary>How to measure; its BackendOptions are replaced by each unit's.</summary>
-    public ProfileOptions? Options { get; init; }
 }
 
 /// <summary>Where one machine's items come from, without the items themselves unless they are a caller's tensor.</summary>
@@ -110,21 +104,17 @@ public sealed record ShareInput
     };
 }
 
-/// <summary>One machine's slice of a cross-machine batch: the items, the units, and the machine's part of the plan.</summary>
+/// <summary>One machine's slice of a cross-machine batch: the items, the run's options, and the machine's part of the plan.</summary>
 public sealed record ShareRequest
 {
-    public required string Model { get; init; }
+    /// <summary>The run's options with the machine's units for the whole run (their options depend on the set), local
+    /// ids (<see cref="RunOptions.ForMachine"/>).</summary>
+    public required RunOptions Options { get; init; }
     public string ModelHash { get; init; } = "";
-    /// <summary>The machine's units for the whole run (their options depend on the set), local ids.</summary>
-    public string[]? Units { get; init; }
-    public int CpuSlices { get; init; } = 1;
-    public string BackendOptions { get; init; } = "";
     public required ShareInput Input { get; init; }
     /// <summary>The machine's local plan (see <see cref="MachinePlanner.LocalPlan"/>); null: the machine plans the
-    /// slice from its own table (<see cref="PerfTablePath"/>, profiling what it lacks).</summary>
+    /// slice from its own table (<see cref="RunOptions.PerfTablePath"/>, profiling what it lacks).</summary>
     public BatchPlan? Plan { get; init; }
-    public PlanAlgorithm Algorithm { get; init; } = PlanAlgorithm.Optimal;
-    public string? PerfTablePath { get; init; }
     /// <summary>Position of the slice's first item in the whole batch (for reports).</summary>
     public int FirstItem { get; init; }
 }

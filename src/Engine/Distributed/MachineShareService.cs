@@ -21,26 +21,24 @@ public static class MachineShareService
     public static string EngineVersion { get; } =
         typeof(MachineShareService).Assembly.GetName().Version?.ToString() ?? "";
 
-    /// <summary>The machine's units, and with a model: the model's facts, the units a run would use and their options.
-    /// Throws ModelNotFound…, UnitNotFound, UnitNotAvailable, NoUnits.</summary>
+    /// <summary>The machine's units, and with a run's options: the model's facts (as the options resolve it: precision,
+    /// model cache), the units a run would use and their options. Throws ModelNotFound…, UnitNotFound, UnitNotAvailable, NoUnits.</summary>
     public static MachineDescription Describe(MachineQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var clock = Stopwatch.StartNew();
         if (query.Refresh) ComputeUnitDiscovery.Discover(refresh: true);
-        if (string.IsNullOrWhiteSpace(query.Model))
+        if (query.Options is not { } options)
         {
-            var all = ComputeUnitDiscovery.Discover();
-            var units = query.Units is { Length: > 0 } ids ? ids.Select(ComputeUnitDiscovery.Find).ToArray() : all.ToArray();
             return new MachineDescription
             {
                 MachineName = Environment.MachineName, EngineVersion = EngineVersion, ProcessorCount = Environment.ProcessorCount,
-                Units = units, ElapsedMs = clock.Elapsed.TotalMilliseconds,
+                Units = ComputeUnitDiscovery.Discover().ToArray(), ElapsedMs = clock.Elapsed.TotalMilliseconds,
             };
         }
 
-        var model = ModelResolver.Resolve(query.Model, null, null, cancellationToken);
-        var (runUnits, options) = ResolveUnits(query.Units, query.CpuSlices, query.BackendOptions);
+        var model = InferencePipeline.ResolveModel(options, cancellationToken);
+        var (runUnits, unitOptions) = ResolveUnits(options);
         return new MachineDescription
         {
             MachineName = Environment.MachineName,
@@ -48,47 +46,39 @@ public static class MachineShareService
             ProcessorCount = Environment.ProcessorCount,
             Model = ModelFacts.From(model),
             Units = runUnits.ToArray(),
-            UnitOptions = runUnits.ToDictionary(u => u.Id, u => options[u.Id].Key, StringComparer.OrdinalIgnoreCase),
+            UnitOptions = runUnits.ToDictionary(u => u.Id, u => unitOptions[u.Id].Key, StringComparer.OrdinalIgnoreCase),
             ElapsedMs = clock.Elapsed.TotalMilliseconds,
         };
     }
 
-    /// <summary>Profiles the units named in <see cref="ProfileRequest.UnitOptions"/> with those options; returns the rows
-    /// (the caller keeps them in its table).</summary>
+    /// <summary>Profiles the units named in <see cref="ProfileRequest.UnitOptions"/> with those options (the pipeline's own
+    /// profiling stage); returns the rows (the caller keeps them in its table).</summary>
     public static IReadOnlyList<PerfEntry> Profile(ProfileRequest request, IProgress<ProfileProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var model = Resolve(request.Model, request.ModelHash, cancellationToken);
-        var (units, _) = ResolveUnits(request.UnitOptions.Keys.ToArray(), request.CpuSlices, "");
-        var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
-        var baseOptions = request.Options ?? new ProfileOptions();
+        var model = Resolve(request.Options, request.ModelHash, cancellationToken);
+        var (units, _) = ResolveUnits(request.Options with { Units = request.UnitOptions.Keys.ToArray() });
+        var options = units.ToDictionary(u => u.Id,
+            u => BackendOptions.Parse(request.UnitOptions.First(kv => string.Equals(kv.Key, u.Id, StringComparison.OrdinalIgnoreCase)).Value),
+            StringComparer.OrdinalIgnoreCase);
         var rows = new List<PerfEntry>();
-        foreach (var unit in units)
-        {
-            var key = request.UnitOptions.First(kv => string.Equals(kv.Key, unit.Id, StringComparison.OrdinalIgnoreCase)).Value;
-            rows.AddRange(profiler.Profile(model, unit, baseOptions with { BackendOptions = BackendOptions.Parse(key) }, progress, cancellationToken));
-        }
+        var profileOptions = request.Options.ProfileOptions ?? new ProfileOptions();
+        InferencePipeline.ProfileUnits(model, units, options, profileOptions, rows.Add, progress, cancellationToken);
         return rows;
     }
 
-    /// <summary>Runs a slice with the machine's units: <see cref="InferencePipeline.Run"/> over the slice's items with
-    /// the request's local plan (or a plan from the machine's table when it has none).</summary>
+    /// <summary>Runs a slice with the machine's units: the engine's pipeline (<see cref="InferencePipeline"/>) over the
+    /// slice's items with the run's options and the request's local plan (or a plan from the machine's table when it has
+    /// none). The model and units are resolved once, here.</summary>
     public static ShareResult Run(ShareRequest request, float[]? tensor, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var clock = Stopwatch.StartNew();
-        var model = Resolve(request.Model, request.ModelHash, cancellationToken);
-        var (units, options) = ResolveUnits(request.Units, request.CpuSlices, request.BackendOptions);
-        var result = InferencePipeline.Run(new InferenceRequest
-        {
-            Model = request.Model,
-            Units = units.Select(u => u.Id).ToArray(),
-            Input = request.Input.ToSource(tensor),
-            Plan = request.Plan,
-            Algorithm = request.Algorithm,
-            PerfTablePath = request.PerfTablePath,
-            BackendOptions = BackendOptions.Parse(request.BackendOptions),
-        }, progress, cancellationToken);
+        var model = Resolve(request.Options, request.ModelHash, cancellationToken);
+        var (units, options) = ResolveUnits(request.Options);
+        // Writing the output and folding the table belong to the machine that started the run.
+        var slice = new InferenceRequest(request.Options with { OutputPath = null, UpdatePerfTable = false }, request.Input.ToSource(tensor), request.Plan);
+        var result = InferencePipeline.RunResolved(slice, model, units, PipelineServices.Default, progress, cancellationToken);
         var output = result.GetOutput()!;
         return new ShareResult
         {
@@ -103,26 +93,19 @@ public static class MachineShareService
         };
     }
 
-    private static ModelInfo Resolve(string nameOrPath, string expectedHash, CancellationToken cancellationToken)
+    private static ModelInfo Resolve(RunOptions options, string expectedHash, CancellationToken cancellationToken)
     {
-        var model = ModelResolver.Resolve(nameOrPath, null, null, cancellationToken);
+        var model = InferencePipeline.ResolveModel(options, cancellationToken);
         if (!string.IsNullOrEmpty(expectedHash) && !string.Equals(model.Hash, expectedHash, StringComparison.OrdinalIgnoreCase))
             throw new HeteroBatchException(DistributedErrorIds.ModelMismatch, ErrorKind.InvalidData,
-                $"Model '{nameOrPath}' is {model.ShortHash} on {Environment.MachineName} ({model.Path}) but {(expectedHash.Length > 12 ? expectedHash[..12] : expectedHash)} " +
-                "on the machine that planned the run. Give every machine the same model file (a shared path, or the same zoo name and module version).", nameOrPath);
+                $"Model '{options.Model}' is {model.ShortHash} on {Environment.MachineName} ({model.Path}) but {(expectedHash.Length > 12 ? expectedHash[..12] : expectedHash)} " +
+                "on the machine that planned the run. Give every machine the same model file (a shared path, or the same zoo name and module version).", options.Model);
         return model;
     }
 
-    private static (IReadOnlyList<ComputeUnit> Units, IReadOnlyDictionary<string, BackendOptions> Options) ResolveUnits(string[]? ids, int cpuSlices, string optionsKey)
+    private static (IReadOnlyList<ComputeUnit> Units, IReadOnlyDictionary<string, BackendOptions> Options) ResolveUnits(RunOptions options)
     {
-        var baseOptions = BackendOptions.Parse(optionsKey);
-        var units = InferencePipeline.ResolveUnits(new InferenceRequest
-        {
-            Model = "",
-            Units = ids,
-            CpuSlices = cpuSlices,
-            Input = Inputs.InputSource.Synthetic(1),
-        });
-        return (units, ThreadBudget.OptionsFor(units, baseOptions));
+        var units = InferencePipeline.ResolveUnits(options);
+        return (units, ThreadBudget.OptionsFor(units, options.BackendOptions));
     }
 }

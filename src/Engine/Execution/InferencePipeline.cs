@@ -9,43 +9,6 @@ using HeteroBatch.Engine.Units;
 
 namespace HeteroBatch.Engine.Execution;
 
-/// <summary>Everything Invoke-HeteroInference asks for, as one request to <see cref="InferencePipeline.Run"/>.</summary>
-public sealed record InferenceRequest
-{
-    /// <summary>Zoo name or ONNX file path (see <see cref="ModelResolver"/>).</summary>
-    public required string Model { get; init; }
-    /// <summary>Model cache folder; null uses the default.</summary>
-    public string? ModelCacheDirectory { get; init; }
-    /// <summary>Unit ids (<c>cpu</c>, <c>gpu0</c>, CPU slices <c>cpu:0</c>, <c>cpu:1</c>); null or empty: every available unit.</summary>
-    public IReadOnlyList<string>? Units { get; init; }
-    /// <summary>Split the CPU into this many slices that run as separate units (see <see cref="ThreadBudget.SplitCpu"/>); 1 = whole.</summary>
-    public int CpuSlices { get; init; } = 1;
-    public required InputSource Input { get; init; }
-    /// <summary>A plan to run as given (validated against the batch and units); null plans from the perf table.</summary>
-    public BatchPlan? Plan { get; init; }
-    public PlanAlgorithm Algorithm { get; init; } = PlanAlgorithm.Optimal;
-    /// <summary>Perf table file; null uses the default table.</summary>
-    public string? PerfTablePath { get; init; }
-    /// <summary>Fail with <c>MissingProfile</c> instead of profiling units the table lacks.</summary>
-    public bool NoAutoProfile { get; init; }
-    /// <summary>How missing entries are profiled; its BackendOptions are replaced by each unit's run options, and
-    /// without explicit BatchSizes the grid goes up to the batch size (at most 129).</summary>
-    public ProfileOptions? ProfileOptions { get; init; }
-    /// <summary>Fold the measured per-chunk times into the perf table (exponential moving average).</summary>
-    public bool UpdatePerfTable { get; init; }
-    /// <summary>Weight of the new measurement when folding (0–1].</summary>
-    public double FoldWeight { get; init; } = PerfTableMerge.DefaultFoldWeight;
-    /// <summary>Write the output tensor here as .npy (atomically); null writes nothing.</summary>
-    public string? OutputPath { get; init; }
-    /// <summary>Options for every unit; CPU units get their thread budget on top (see <see cref="ThreadBudget.OptionsFor"/>).</summary>
-    public BackendOptions? BackendOptions { get; init; }
-    /// <summary>Half runs the model's fp16 conversion (inputs and outputs stay fp32; see <see cref="HalfPrecision"/>).</summary>
-    public ModelPrecision Precision { get; init; } = ModelPrecision.Single;
-    /// <summary>Before the run, warm every batch size the table measured on each unit (not only the ones this plan runs),
-    /// so later calls of any size pay no setup. The cost is reported in <see cref="InferenceResult.SetupMs"/>.</summary>
-    public bool WarmUp { get; init; }
-}
-
 /// <summary>
 /// Invoke-HeteroInference's engine in one call: resolve the model and units → load and check the input →
 /// make sure the perf table knows every unit (profiling the missing ones, saved to the table, unless
@@ -64,9 +27,24 @@ public static class InferencePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         Report(progress, ExecutionStage.Resolving, $"resolving {request.Model}");
-        var model = ModelResolver.Resolve(request.Model, request.ModelCacheDirectory, null, cancellationToken);
-        if (request.Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, request.ModelCacheDirectory, cancellationToken);
+        var model = ResolveModel(request, cancellationToken);
         var units = ResolveUnits(request);
+        return RunResolved(request, model, units, services, progress, cancellationToken);
+    }
+
+    /// <summary>The model a run's options name: resolved (zoo name or path, in the options' model cache), and converted
+    /// to fp16 with <see cref="ModelPrecision.Half"/>.</summary>
+    internal static ModelInfo ResolveModel(RunOptions options, CancellationToken cancellationToken)
+    {
+        var model = ModelResolver.Resolve(options.Model, options.ModelCacheDirectory, null, cancellationToken);
+        return options.Precision == ModelPrecision.Half ? HalfPrecision.ToHalf(model, options.ModelCacheDirectory, cancellationToken) : model;
+    }
+
+    /// <summary>The pipeline after resolving: a machine running its slice of a cross-machine run enters here with the
+    /// model and units it resolved once.</summary>
+    internal static InferenceResult RunResolved(InferenceRequest request, ModelInfo model, IReadOnlyList<ComputeUnit> units, PipelineServices services,
+        IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    {
         var options = ThreadBudget.OptionsFor(units, request.BackendOptions);
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -79,6 +57,8 @@ public static class InferencePipeline
         {
             PlanValidation.Check(request.Plan, input.Count, units, model);
             plan = request.Plan;
+            // -WarmUp warms every size the table measured, with a given plan too.
+            if (request.WarmUp) rows = RowsFor(new PerfTableStore(request.PerfTablePath).Read(), model, units, options);
         }
         else
         {
@@ -93,7 +73,9 @@ public static class InferencePipeline
                         $"with options {string.Join(", ", missing.Select(u => $"'{options[u.Id].Key}'"))}. Run Measure-BatchProfile for them, or leave out -NoAutoProfile.",
                         string.Join(",", missing.Select(u => u.Id)));
                 store.CheckWritable(); // a read-only table location fails now, not after profiling
-                Profile(store, model, missing, options, input.Count, request.ProfileOptions, progress, cancellationToken);
+                // Each row is saved as soon as it is measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
+                ProfileUnits(model, missing, options, ProfileOptionsFor(request, input.Count),
+                    entry => store.Merge(new[] { entry }, cancellationToken: CancellationToken.None), ProfilingProgress(progress, missing), cancellationToken);
                 rows = RowsFor(store.Read(), model, units, options);
             }
             cancellationToken.ThrowIfCancellationRequested();
@@ -120,29 +102,44 @@ public static class InferencePipeline
         if (request.Plan is null && WholeCpuBaseline(request, model, units, input.Count, plan, services, cancellationToken) is { } best)
             result = result with { BestSingleUnit = best.Unit, BestSingleUnitMs = best.Ms };
 
-        if (request.OutputPath is not null)
-        {
-            Report(progress, ExecutionStage.WritingOutput, $"writing {request.OutputPath}");
-            var full = Path.GetFullPath(request.OutputPath);
-            result.GetOutput()!.SaveNpy(full);
-            result = result with { OutputPath = full };
-        }
-        if (request.UpdatePerfTable)
-        {
-            Report(progress, ExecutionStage.UpdatingTable, "folding measured times into the perf table");
-            var measured = MeasuredEntries(result, model, units, options);
-            if (measured.Count > 0) new PerfTableStore(request.PerfTablePath).Fold(measured, request.FoldWeight, cancellationToken: cancellationToken);
-        }
+        result = WriteOutput(result, request.OutputPath, progress);
+        if (request.UpdatePerfTable) FoldBack(MeasuredEntries(result, model, units, options), request, progress, cancellationToken);
         Report(progress, ExecutionStage.Done, "done", 100);
         return result;
     }
 
+    /// <summary>The write stage of a run on one machine or many: the output tensor to <paramref name="outputPath"/> as .npy
+    /// (atomically); the result then names the file.</summary>
+    internal static InferenceResult WriteOutput(InferenceResult result, string? outputPath, IProgress<ExecutionProgress>? progress)
+    {
+        if (outputPath is null) return result;
+        Report(progress, ExecutionStage.WritingOutput, $"writing {outputPath}");
+        var full = Path.GetFullPath(outputPath);
+        result.GetOutput()!.SaveNpy(full);
+        return result with { OutputPath = full };
+    }
+
+    /// <summary>The fold-back stage of a run on one machine or many: the measured rows into the table (a moving average).</summary>
+    internal static void FoldBack(IReadOnlyList<PerfEntry> measured, RunOptions options, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    {
+        Report(progress, ExecutionStage.UpdatingTable, "folding measured times into the perf table");
+        if (measured.Count > 0) new PerfTableStore(options.PerfTablePath).Fold(measured, options.FoldWeight, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>How a run profiles the units its table lacks: the options' profile settings, with a grid up to the batch
+    /// size (at most 129) unless they name their batch sizes.</summary>
+    internal static ProfileOptions ProfileOptionsFor(RunOptions options, int batchSize)
+    {
+        var profile = options.ProfileOptions ?? new ProfileOptions();
+        return profile.BatchSizes is null ? profile with { MaxBatchSize = Math.Clamp(batchSize, 1, 129) } : profile;
+    }
+
     /// <summary>
     /// The units a request names: ids found by <see cref="ComputeUnitDiscovery"/>; CPU slice ids (<c>cpu:1</c>) derived
-    /// from their CPU; with <see cref="InferenceRequest.CpuSlices"/> above 1, the CPU replaced by its slices.
+    /// from their CPU; with <see cref="RunOptions.CpuSlices"/> above 1, the CPU replaced by its slices.
     /// Throws UnitNotFound, UnitNotAvailable, NoUnits.
     /// </summary>
-    public static IReadOnlyList<ComputeUnit> ResolveUnits(InferenceRequest request)
+    public static IReadOnlyList<ComputeUnit> ResolveUnits(RunOptions request)
     {
         // Ids may name this machine (thismachine/gpu0); another machine's units are reached through remoting.
         var ids = request.Units?.Where(s => !string.IsNullOrWhiteSpace(s)).Select(ComputeUnitCatalog.LocalId).ToList() ?? new List<string>();
@@ -190,7 +187,7 @@ public static class InferencePipeline
     /// from the table's rows for the whole CPU with the options a run on it would use; null when no slice ran or
     /// the table has no such rows (nothing is profiled for it).
     /// </summary>
-    internal static (string Unit, double Ms)? WholeCpuBaseline(InferenceRequest request, ModelInfo model, IReadOnlyList<ComputeUnit> units,
+    internal static (string Unit, double Ms)? WholeCpuBaseline(RunOptions request, ModelInfo model, IReadOnlyList<ComputeUnit> units,
         int batchSize, BatchPlan plan, PipelineServices services, CancellationToken cancellationToken)
     {
         var sliced = units.Where(ThreadBudget.IsSlice).Select(u => { ThreadBudget.TryParseSlice(u.Id, out var b, out _); return (Base: b, u.MachineName); })
@@ -243,27 +240,34 @@ public static class InferencePipeline
         string.Equals(row.Unit, unit.Id, StringComparison.OrdinalIgnoreCase) &&
         string.Equals(row.MachineName, unit.MachineName, StringComparison.OrdinalIgnoreCase);
 
-    private static void Profile(PerfTableStore store, ModelInfo model, IReadOnlyList<ComputeUnit> missing, IReadOnlyDictionary<string, BackendOptions> options,
-        int batchSize, ProfileOptions? profileOptions, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// The profiling stage, for a run's missing units and for a machine profiling its units for another: each unit with
+    /// its own backend options; <paramref name="keep"/> hears every row as soon as it is measured.
+    /// </summary>
+    internal static void ProfileUnits(ModelInfo model, IReadOnlyList<ComputeUnit> units, IReadOnlyDictionary<string, BackendOptions> options,
+        ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken)
     {
         var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
-        var baseOptions = profileOptions ?? new ProfileOptions();
-        if (baseOptions.BatchSizes is null) baseOptions = baseOptions with { MaxBatchSize = Math.Clamp(batchSize, 1, 129) };
-        for (int i = 0; i < missing.Count; i++)
+        foreach (var unit in units)
         {
-            var unit = missing[i];
-            int index = i;
-            var unitProgress = progress is null ? null : new CallbackProgress<ProfileProgress>(p => progress.Report(new ExecutionProgress
-            {
-                Stage = ExecutionStage.Profiling,
-                Activity = $"profiling {p.Unit} ({index + 1} of {missing.Count}), batch {p.BatchSize}",
-                PercentComplete = (int)p.PercentComplete,
-            }));
-            // Each row is saved as soon as it is measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
-            foreach (var entry in profiler.Profile(model, unit, baseOptions with { BackendOptions = options[unit.Id] }, unitProgress, cancellationToken))
-                store.Merge(new[] { entry }, cancellationToken: CancellationToken.None);
+            var unitOptions = options.FirstOrDefault(kv => string.Equals(kv.Key, unit.Id, StringComparison.OrdinalIgnoreCase)).Value ?? BackendOptions.Default;
+            foreach (var entry in profiler.Profile(model, unit, profileOptions with { BackendOptions = unitOptions }, progress, cancellationToken))
+                keep(entry);
         }
     }
+
+    /// <summary>A profiling unit's progress as the run's progress.</summary>
+    private static IProgress<ProfileProgress>? ProfilingProgress(IProgress<ExecutionProgress>? progress, IReadOnlyList<ComputeUnit> units) =>
+        progress is null ? null : new CallbackProgress<ProfileProgress>(p =>
+        {
+            int index = Math.Max(0, units.ToList().FindIndex(u => string.Equals(u.Id, p.Unit, StringComparison.OrdinalIgnoreCase)));
+            progress.Report(new ExecutionProgress
+            {
+                Stage = ExecutionStage.Profiling,
+                Activity = $"profiling {p.Unit} ({index + 1} of {units.Count}), batch {p.BatchSize}",
+                PercentComplete = (int)p.PercentComplete,
+            });
+        });
 
     /// <summary>Per unit and batch size, the median of the chunk times measured in the run, as rows to fold.</summary>
     internal static IReadOnlyList<PerfEntry> MeasuredEntries(InferenceResult result, ModelInfo model, IReadOnlyList<ComputeUnit> units, IReadOnlyDictionary<string, BackendOptions> options)

@@ -223,22 +223,12 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         // Units the table lacks are profiled and saved before the run: a change to the table too.
         if (!NoAutoProfile && !UpdatePerfTable && !ShouldProcess(table, "Profile and save units the table lacks, then run the batch")) return;
 
-        if (Session is { Length: > 0 } || HostName is { Length: > 0 })
-        {
-            if (Precision != ModelPrecision.Single)
-                ThrowTerminatingError(ErrorMapping.Create("PrecisionNotSupportedRemotely", HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
-                    "-Precision Half runs on this machine's units only; across machines, give each machine an fp16 ONNX file by path.", Precision));
-            RunAcrossMachines(input, outputPath);
-            return;
-        }
-
-        var request = new InferenceRequest
+        // One set of options for a run on this machine and across machines alike.
+        var options = new RunOptions
         {
             Model = ModelArgument.Resolve(this, Model),
             Units = Unit ?? Plan?.Shares.Select(s => s.Unit).ToArray(),
             CpuSlices = CpuSlices,
-            Input = input,
-            Plan = Plan,
             Algorithm = Algorithm,
             PerfTablePath = string.IsNullOrEmpty(Path) ? null : PerfTableCmdletSupport.ResolvePath(this, Path),
             NoAutoProfile = NoAutoProfile,
@@ -251,18 +241,29 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
         if (UpdatePerfTable)
         {
             // The measured times go to the table after the run: a table that cannot be written fails now instead.
-            try { new HeteroBatch.Engine.Table.PerfTableStore(request.PerfTablePath).CheckWritable(); }
-            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { ThrowEngineError(ex, request.PerfTablePath); }
+            try { new HeteroBatch.Engine.Table.PerfTableStore(options.PerfTablePath).CheckWritable(); }
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) { ThrowEngineError(ex, options.PerfTablePath); }
         }
+        var targets = Session is { Length: > 0 } || HostName is { Length: > 0 }
+            ? new RemoteTargets
+            {
+                Sessions = Session ?? Array.Empty<PSSession>(),
+                HostNames = HostName ?? Array.Empty<string>(),
+                UserName = UserName,
+                KeyFilePath = string.IsNullOrEmpty(KeyFilePath) ? null : PerfTableCmdletSupport.ResolvePath(this, KeyFilePath),
+                SshOptions = SSHOption,
+            }
+            : null;
         var activityId = NewActivityId();
-        var activity = $"Invoke-HeteroInference {Model}";
+        var activity = targets is null ? $"Invoke-HeteroInference {Model}" : $"Invoke-HeteroInference {Model} across machines";
+        var failedWord = targets is null ? "failed" : "dropped out";
         if (Plan is null && !NoAutoProfile)
-            _profilingTable = request.PerfTablePath ?? HeteroBatch.Engine.Table.PerfTableStore.ResolveDefaultPath();
+            _profilingTable = options.PerfTablePath ?? HeteroBatch.Engine.Table.PerfTableStore.ResolveDefaultPath();
         var result = RunEngine((sink, ct) =>
         {
             var progress = ThrottledProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
                 p.Stage == ExecutionStage.Executing && p.TotalItems > 0 ? $"{p.ItemsDone}/{p.TotalItems} items: " +
-                    string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " failed" : "")}"))
+                    string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " " + failedWord : "")}"))
                 : string.IsNullOrEmpty(p.Activity) ? p.Stage.ToString() : p.Activity)
             {
                 PercentComplete = p.PercentComplete,
@@ -270,11 +271,17 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             })), ProgressQuiet);
             try
             {
-                return InferencePipeline.Run(request, progress, ct);
+                if (targets is null) return InferencePipeline.Run(new InferenceRequest(options, input, Plan), progress, ct);
+                progress.Report(new ExecutionProgress { Stage = ExecutionStage.Resolving, Activity = "connecting to the machines" });
+                // Units named localhost/... (or by this machine's name) run here, in process, beside the remote ones.
+                bool includeLocal = options.Units?.Any(u => UnitAddress.Parse(u) is { HasMachine: true } a && UnitAddress.IsThisMachine(a.MachineName)) == true;
+                using var machines = RemoteMachines.Open(targets, ct);
+                if (includeLocal) machines.AddLocal();
+                return DistributedInference.Run(new DistributedRequest(options, machines.Runners, input, Plan), progress, ct);
             }
-            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) when (ex.ErrorId == ExecutionErrorIds.MissingProfile)
+            catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) when (ex.ErrorId == ExecutionErrorIds.MissingProfile && targets is null)
             {
-                throw WithProfileCommand(ex, request);
+                throw WithProfileCommand(ex, options);
             }
             finally
             {
@@ -290,7 +297,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     /// Measure-BatchProfile command when it measures with this run's options (it plans the CPU's thread budget the same
     /// way), else this command without -NoAutoProfile.
     /// </summary>
-    private Exception WithProfileCommand(HeteroBatch.Engine.Errors.HeteroBatchException missing, InferenceRequest request)
+    private Exception WithProfileCommand(HeteroBatch.Engine.Errors.HeteroBatchException missing, RunOptions request)
     {
         var ids = (missing.Target as string ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
         string hint;
@@ -322,64 +329,6 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     }
 
     private const string RunOnce = "Run the same command once without -NoAutoProfile: it profiles them with this run's options and saves the rows, so later runs with -NoAutoProfile find them.";
-
-    /// <summary>The batch across the machines of -Session and -HostName (and this one, for units named localhost/...).</summary>
-    private void RunAcrossMachines(InputSource input, string? outputPath)
-    {
-        var targets = new RemoteTargets
-        {
-            Sessions = Session ?? Array.Empty<PSSession>(),
-            HostNames = HostName ?? Array.Empty<string>(),
-            UserName = UserName,
-            KeyFilePath = string.IsNullOrEmpty(KeyFilePath) ? null : PerfTableCmdletSupport.ResolvePath(this, KeyFilePath),
-            SshOptions = SSHOption,
-        };
-        var units = Unit ?? Plan?.Shares.Select(s => s.Unit).ToArray();
-        var model = ModelArgument.Resolve(this, Model);
-        var tablePath = string.IsNullOrEmpty(Path) ? null : PerfTableCmdletSupport.ResolvePath(this, Path);
-        var options = BackendOptionArguments.Build(ThreadCount, BackendOption);
-        var activityId = NewActivityId();
-        var activity = $"Invoke-HeteroInference {Model} across machines";
-        var result = RunEngine((sink, ct) =>
-        {
-            var progress = ProgressTo<ExecutionProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
-                p.Stage == ExecutionStage.Executing && p.TotalItems > 0 ? $"{p.ItemsDone}/{p.TotalItems} items: " +
-                    string.Join(", ", p.Units.Select(u => $"{u.Unit} {u.ItemsDone}/{u.Items}{(u.Failed ? " dropped out" : "")}"))
-                : string.IsNullOrEmpty(p.Activity) ? p.Stage.ToString() : p.Activity)
-            {
-                PercentComplete = p.PercentComplete,
-                CurrentOperation = p.Stage.ToString(),
-            })));
-            try
-            {
-                progress.Report(new ExecutionProgress { Stage = ExecutionStage.Resolving, Activity = "connecting to the machines" });
-                // Units named localhost/... (or by this machine's name) run here, in process, beside the remote ones.
-                bool includeLocal = units?.Any(u => UnitAddress.Parse(u) is { HasMachine: true } a && UnitAddress.IsThisMachine(a.MachineName)) == true;
-                using var machines = RemoteMachines.Open(targets, ct);
-                if (includeLocal) machines.AddLocal();
-                return DistributedInference.Run(new DistributedRequest
-                {
-                    Model = model,
-                    Machines = machines.Runners,
-                    Units = units,
-                    CpuSlices = CpuSlices,
-                    Input = input,
-                    Plan = Plan,
-                    Algorithm = Algorithm,
-                    PerfTablePath = tablePath,
-                    NoAutoProfile = NoAutoProfile,
-                    UpdatePerfTable = UpdatePerfTable,
-                    OutputPath = outputPath,
-                    BackendOptions = options,
-                }, progress, ct);
-            }
-            finally
-            {
-                PostProgressCompleted(sink, activityId, activity);
-            }
-        }, Model);
-        WriteResult(result);
-    }
 
     private void WriteResult(InferenceResult result)
     {

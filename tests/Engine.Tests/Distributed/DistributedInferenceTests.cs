@@ -1,3 +1,5 @@
+using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Distributed;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Execution;
@@ -213,5 +215,64 @@ public sealed class DistributedInferenceTests : IDisposable
         Assert.Equal(10, m1.Requests.Last().FirstItem);
         Assert.Equal(Local(InputSource.Synthetic(20, 2)), result.GetOutput()!.ToArray());
         Assert.True(new PerfTableStore(TablePath).Read().Count(r => r.History.Count > 0) > historyBefore);
+    }
+
+    [Fact]
+    public void Every_run_option_reaches_the_machines_so_half_precision_runs_across_machines_as_it_does_here()
+    {
+        var cache = Directory.CreateDirectory(Path.Combine(_dir, "models")).FullName;
+        var input = InputSource.Synthetic(12, seed: 4);
+        var m1 = new InProcessMachine("m1");
+        var m2 = new InProcessMachine("m2");
+        var output = Path.Combine(_dir, "out.npy");
+        var result = DistributedInference.Run(Request(input, m1, m2) with
+        {
+            Precision = ModelPrecision.Half, ModelCacheDirectory = cache, WarmUp = true, OutputPath = output, UpdatePerfTable = true,
+        });
+
+        var local = InferencePipeline.Run(new InferenceRequest
+        {
+            Model = Model, Units = new[] { "cpu" }, Input = input, PerfTablePath = Path.Combine(_dir, "local.json"), ProfileOptions = QuickProfile,
+            Precision = ModelPrecision.Half, ModelCacheDirectory = cache,
+        });
+        Assert.EndsWith("-fp16", result.Model);
+        Assert.Equal(local.ModelHash, result.ModelHash);
+        Assert.Equal(local.GetOutput()!.ToArray(), result.GetOutput()!.ToArray());
+        // The machines got the run's own options; the output and the fold stay on the machine that started the run.
+        Assert.All(m1.Requests.Concat(m2.Requests), r =>
+        {
+            Assert.Equal(ModelPrecision.Half, r.Options.Precision);
+            Assert.Equal(cache, r.Options.ModelCacheDirectory);
+            Assert.True(r.Options.WarmUp);
+            Assert.Null(r.Options.OutputPath);
+            Assert.False(r.Options.UpdatePerfTable);
+            Assert.Equal(new[] { "cpu" }, r.Options.Units);
+        });
+        Assert.Equal(Path.GetFullPath(output), result.OutputPath);
+        Assert.True(File.Exists(output));
+        // The table holds the fp16 model's rows (profiled on the machines, then folded), not the fp32 model's.
+        Assert.All(new PerfTableStore(TablePath).Read(), r => Assert.Equal(result.ModelHash, r.ModelHash));
+    }
+
+    [Fact]
+    public void Options_survive_the_wire_as_one_record()
+    {
+        RunOptions options = new InferenceRequest
+        {
+            Model = "tinynet", ModelCacheDirectory = "/models", Precision = ModelPrecision.Half, Units = new[] { "cpu", "gpu0" }, CpuSlices = 2,
+            BackendOptions = BackendOptions.Parse("threads=3;use_tf32=1"), Algorithm = PlanAlgorithm.Seed, PerfTablePath = "/t.json",
+            NoAutoProfile = true, ProfileOptions = QuickProfile, UpdatePerfTable = true, FoldWeight = 0.5, OutputPath = "/o.npy", WarmUp = true,
+            Input = InputSource.Synthetic(3),
+        };
+        var sent = options.ForMachine(new[] { "cpu" });
+        var copy = WireFormat.Deserialize<ShareRequest>(WireFormat.Serialize(new ShareRequest { Options = sent, Input = new ShareInput { Kind = ShareInput.SyntheticKind, Count = 1 } })).Options;
+        Assert.Equal(typeof(RunOptions), copy.GetType());
+        Assert.Equal(sent with { Units = null, BackendOptions = null, ProfileOptions = null }, copy with { Units = null, BackendOptions = null, ProfileOptions = null });
+        Assert.Equal(new[] { "cpu" }, copy.Units);
+        Assert.Equal("threads=3;use_tf32=1", copy.BackendOptions!.Key);
+        Assert.Equal(QuickProfile.BatchSizes, copy.ProfileOptions!.BatchSizes);
+        Assert.Null(copy.OutputPath);
+        Assert.False(copy.UpdatePerfTable);
+        Assert.Equal(ModelPrecision.Half, copy.Precision);
     }
 }

@@ -1,0 +1,24 @@
+using System.Diagnostics.CodeAnalysis;
+using HeteroBatch.Engine.Inputs;
+using HeteroBatch.Engine.Planning;
+
+namespace HeteroBatch.Engine.Execution;
+
+/// <summary>A run on this machine's units, as one request to <see cref="InferencePipeline.Run"/>: the run's
+/// <see cref="RunOptions"/> plus its input and, optionally, a plan to run as given.</summary>
+public sealed record InferenceRequest : RunOptions
+{
+    public InferenceRequest() { }
+
+    /// <summary>A request with <paramref name="options"/> (as given to every run) for <paramref name="input"/>.</summary>
+    [SetsRequiredMembers]
+    public InferenceRequest(RunOptions options, InputSource input, BatchPlan? plan = null) : base(options)
+    {
+        Input = input;
+        Plan = plan;
+    }
+
+    public required InputSource Input { get; init; }
+    /// <summary>A plan to run as given (validated against the batch and units); null plans from the perf table.</summary>
+    public BatchPlan? Plan { get; init; }
+}

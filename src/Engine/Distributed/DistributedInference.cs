@@ -265,11 +265,12 @@ public static class DistributedInference
     }
 
     /// <summary>A contiguous slice of the batch for one machine, with the machine's plan for it (null: it plans itself).</summary>
-    internal sealed record Slice(MachineState Machine, int Offset, int Count, BatchPlan? LocalPlan, bool Replanned, double PredictedMs);
+    internal sealed record Slice(MachineState Machine, int Offset, int Count, BatchPlan? LocalPlan, bool Replanned, double PredictedMs) : ILaneWork
+    {
+        int ILaneWork.Items => Count;
+    }
 
     internal sealed record Finished(Slice Slice, ShareResult Result, double StartMs, double EndMs, double TransferMs);
-
-    private sealed record Completion(Slice Slice, Exception? Error, bool Cancelled);
 
     private sealed class RunState
     {
@@ -280,9 +281,7 @@ public static class DistributedInference
         private readonly IReadOnlyList<MachineCostModel>? _costModels;
         private readonly BatchPlan _plan;
         private readonly IProgress<ExecutionProgress>? _progress;
-        private readonly CancellationTokenSource _stop;
-        private readonly BlockingCollection<Completion> _completions = new();
-        private readonly Stopwatch _clock = new();
+        private readonly LaneCoordinator<Slice> _lanes;
         private readonly float[] _output;
         private readonly int _outPerItem;
         private int _totalDone;
@@ -297,55 +296,30 @@ public static class DistributedInference
             _costModels = costModels;
             _plan = plan;
             _progress = progress;
-            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _lanes = new LaneCoordinator<Slice>(cancellationToken, CancelGrace)
+            {
+                Post = Post,
+                Replan = (failed, _, error) =>
+                {
+                    var machine = failed.Machine;
+                    lock (machine) machine.Error ??= error;
+                    machine.Failed = true;
+                    return Replan(failed);
+                },
+                StopsRun = IsRequestError,
+                ReportProgress = ReportProgress,
+            };
             _outPerItem = model.OutputElementsPerItem;
             _output = GC.AllocateUninitializedArray<float>(checked(_outPerItem * slicer.Count));
         }
 
+        /// <summary>The run's clock.</summary>
+        private Stopwatch Clock => _lanes.Clock;
+
         public InferenceResult Execute(Stopwatch total)
         {
-            var token = _stop.Token;
-            var uncomputed = new List<(int From, int To)>();
-            Exception? abort = null;
-            int pending = 0;
-            _clock.Start();
-            foreach (var share in _plan.MachineShares.Where(s => s.Items > 0))
-            {
-                Post(new Slice(Machine(share.MachineName), share.Offset, share.Items, MachinePlanner.LocalPlan(_plan, share.MachineName), false, share.PredictedMs));
-                pending++;
-            }
-            ReportProgress();
-
-            var drain = new CompletionDrain<Completion>(_completions, token, _clock, CancelGrace);
-            while (pending > 0)
-            {
-                if (!drain.TryNext(out var done)) break;
-                pending--;
-                if (done.Error is null || done.Cancelled || drain.Stopping) continue;
-                if (IsRequestError(done.Error))
-                {
-                    // Bad input or a bad plan fails the same way everywhere: stop, and say what is wrong.
-                    abort = done.Error;
-                    _stop.Cancel();
-                    continue;
-                }
-
-                var machine = done.Slice.Machine;
-                lock (machine) machine.Error ??= done.Error;
-                machine.Failed = true;
-                var replacement = Replan(done.Slice);
-                if (replacement.Count == 0) uncomputed.Add((done.Slice.Offset, done.Slice.Offset + done.Slice.Count));
-                foreach (var slice in replacement)
-                {
-                    Post(slice);
-                    pending++;
-                }
-                ReportProgress();
-            }
-
-            if (abort is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(abort).Throw();
-            if (drain.Stopping || token.IsCancellationRequested) throw new OperationCanceledException("The inference run was cancelled.", token);
-            _clock.Stop();
+            var uncomputed = _lanes.Run(_plan.MachineShares.Where(s => s.Items > 0).Select(share =>
+                new Slice(Machine(share.MachineName), share.Offset, share.Items, MachinePlanner.LocalPlan(_plan, share.MachineName), false, share.PredictedMs)).ToList());
             if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);
             return BuildResult(total);
         }
@@ -369,14 +343,14 @@ public static class DistributedInference
         private void RunSlice(Slice slice)
         {
             var m = slice.Machine;
-            var token = _stop.Token;
+            var token = _lanes.Token;
             bool entered = false;
             try
             {
                 m.Gate.Wait(token);
                 entered = true;
                 if (m.Failed) throw new MachineFailedException(m.Name, $"Machine {m.Name} dropped out earlier in this run.");
-                double start = _clock.Elapsed.TotalMilliseconds;
+                double start = Clock.Elapsed.TotalMilliseconds;
                 lock (m) m.RunningSinceMs = start;
                 var request = new ShareRequest
                 {
@@ -389,7 +363,7 @@ public static class DistributedInference
                 var tensor = _slicer.TensorFor(slice.Offset, slice.Count);
                 var itemsDone = new CallbackProgress(n => { Volatile.Write(ref m.InFlightDone, n); ReportProgress(); });
                 var result = m.Runner.Run(request, tensor, itemsDone, token);
-                double end = _clock.Elapsed.TotalMilliseconds;
+                double end = Clock.Elapsed.TotalMilliseconds;
                 var output = result.Output ?? Array.Empty<float>();
                 if (result.Items != slice.Count || output.Length != slice.Count * _outPerItem)
                     throw new HeteroBatchException(DistributedErrorIds.RemoteProtocolError, ErrorKind.DeviceError,
@@ -405,7 +379,7 @@ public static class DistributedInference
                 }
                 Interlocked.Add(ref _totalDone, slice.Count);
                 ReportProgress();
-                _completions.Add(new Completion(slice, null, false));
+                _lanes.Complete(slice, slice.Offset + slice.Count, null);
             }
             catch (Exception e)
             {
@@ -415,7 +389,7 @@ public static class DistributedInference
                     m.Outstanding.Remove(slice);
                     m.RunningSinceMs = double.NaN;
                 }
-                _completions.Add(new Completion(slice, e, token.IsCancellationRequested));
+                _lanes.Complete(slice, slice.Offset, e);
             }
             finally
             {
@@ -433,7 +407,7 @@ public static class DistributedInference
         {
             var candidates = _machines.Where(m => !m.Failed).ToList();
             if (candidates.Count == 0) return new List<Slice>();
-            double now = _clock.Elapsed.TotalMilliseconds;
+            double now = Clock.Elapsed.TotalMilliseconds;
             var busy = new Dictionary<string, double>(StringComparer.OrdinalIgnoreCase);
             foreach (var m in candidates)
             {
@@ -472,41 +446,17 @@ public static class DistributedInference
                 var share = _plan.MachineShares.FirstOrDefault(s => Same(s.MachineName, m.Name));
                 return share is { Items: > 0, PredictedMs: > 0 } ? share.PredictedMs / share.Items : double.NaN;
             }).ToArray();
-            var known = msPerItem.Where(double.IsFinite).ToList();
-            double fallback = known.Count > 0 ? known.Average() : 1;
-            for (int i = 0; i < msPerItem.Length; i++) if (!double.IsFinite(msPerItem[i])) msPerItem[i] = fallback;
-            var counts = WaterFill(failed.Count, candidates.Select(m => busy[m.Name]).ToArray(), msPerItem);
+            var busyMs = candidates.Select(m => busy[m.Name]).ToArray();
+            var counts = WaterFill.Split(failed.Count, busyMs, msPerItem);
             var slices = new List<Slice>();
             int offset = failed.Offset;
             for (int i = 0; i < candidates.Count; i++)
             {
                 if (counts[i] == 0) continue;
-                slices.Add(new Slice(candidates[i], offset, counts[i], null, true, busy[candidates[i].Name] + counts[i] * msPerItem[i]));
+                slices.Add(new Slice(candidates[i], offset, counts[i], null, true, WaterFill.FinishMs(busyMs[i], counts[i], msPerItem[i], msPerItem)));
                 offset += counts[i];
             }
             return slices;
-        }
-
-        /// <summary>Items so that every machine is predicted to finish at the same time (busy + items × ms per item).</summary>
-        private static int[] WaterFill(int items, double[] busy, double[] msPerItem)
-        {
-            double lo = busy.Min(), hi = busy.Max() + items * msPerItem.Max() + 1;
-            for (int iter = 0; iter < 100; iter++)
-            {
-                double mid = (lo + hi) / 2, fits = 0;
-                for (int i = 0; i < busy.Length; i++) fits += Math.Max(0, (mid - busy[i]) / msPerItem[i]);
-                if (fits >= items) hi = mid; else lo = mid;
-            }
-            var exact = busy.Select((b, i) => Math.Max(0, (hi - b) / msPerItem[i])).ToArray();
-            double sum = exact.Sum();
-            var counts = exact.Select(e => (int)Math.Floor(e / sum * items)).ToArray();
-            int left = items - counts.Sum();
-            foreach (var i in Enumerable.Range(0, counts.Length).OrderByDescending(i => exact[i] / sum * items - counts[i]).ThenBy(i => i))
-            {
-                if (left == 0) break;
-                counts[i]++; left--;
-            }
-            return counts;
         }
 
         private void ReportProgress()
@@ -607,7 +557,7 @@ public static class DistributedInference
             };
         }
 
-        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges) =>
+        private HeteroBatchException ItemsNotComputed(IReadOnlyList<(int From, int To)> ranges) =>
             UncomputedItems.Error(ranges, _slicer.Count, "machine",
                 _machines.Where(m => m.Failed && m.Error is not null).Select(m => (m.Name, m.Error!)));
     }

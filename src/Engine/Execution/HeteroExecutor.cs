@@ -63,17 +63,15 @@ public sealed class HeteroExecutor
         var assignments = PlanValidation.Validate(request.Plan, input.Count, request.Units, model);
         cancellationToken.ThrowIfCancellationRequested();
 
-        var run = new RunState(request, _sessions, progress, cancellationToken);
-        return run.Execute(assignments, _replanner);
+        var run = new RunState(request, _sessions, _replanner, progress, cancellationToken);
+        return run.Execute(assignments);
     }
 
     /// <summary>One contiguous range of items for one unit, with its chunk sizes (the last may be padded).</summary>
-    internal sealed record Assignment(ComputeUnit Unit, int Offset, int Items, int[] Chunks, bool Replanned)
+    internal sealed record Assignment(ComputeUnit Unit, int Offset, int Items, int[] Chunks, bool Replanned) : ILaneWork
     {
         public int End => Offset + Items;
     }
-
-    private sealed record Completion(Assignment Assignment, int UnfinishedFrom, Exception? Error, bool Cancelled);
 
     /// <summary>What the run knows about one unit; written by the unit's worker, read by the coordinator after a completion.</summary>
     private sealed class UnitState
@@ -98,21 +96,26 @@ public sealed class HeteroExecutor
         private readonly ExecutionRequest _request;
         private readonly ISessionProvider _sessions;
         private readonly IProgress<ExecutionProgress>? _progress;
-        private readonly CancellationToken _token;
+        private readonly LaneCoordinator<Assignment> _lanes;
+        private readonly CancellationToken _caller;
         private readonly float[] _output;
         private readonly int _outPerItem, _inPerItem;
         private readonly Dictionary<string, UnitState> _units;
-        private readonly BlockingCollection<Completion> _completions = new();
-        private readonly Stopwatch _clock = new();
         private int _totalDone;
         private double _setupMs;
 
-        public RunState(ExecutionRequest request, ISessionProvider sessions, IProgress<ExecutionProgress>? progress, CancellationToken token)
+        public RunState(ExecutionRequest request, ISessionProvider sessions, Replanner replanner, IProgress<ExecutionProgress>? progress, CancellationToken token)
         {
             _request = request;
             _sessions = sessions;
             _progress = progress;
-            _token = token;
+            _caller = token;
+            _lanes = new LaneCoordinator<Assignment>(token, CancelGrace)
+            {
+                Post = Post,
+                Replan = (failed, from, _) => Replan(from, failed.End, failed.Unit.Id, replanner),
+                ReportProgress = ReportProgress,
+            };
             _inPerItem = request.Input.ElementsPerItem;
             _outPerItem = request.Model.OutputElementsPerItem;
             _output = BatchInput.AllocateBuffer((long)_outPerItem * request.Input.Count);
@@ -125,51 +128,16 @@ public sealed class HeteroExecutor
             }, StringComparer.OrdinalIgnoreCase);
         }
 
-        public InferenceResult Execute(IReadOnlyList<Assignment> assignments, Replanner replanner)
+        /// <summary>What the units' work watches: the caller's cancel.</summary>
+        private CancellationToken Token => _lanes.Token;
+
+        /// <summary>The run's clock, started after the setup.</summary>
+        private Stopwatch Clock => _lanes.Clock;
+
+        public InferenceResult Execute(IReadOnlyList<Assignment> assignments)
         {
-            var uncomputed = new List<(int From, int To)>();
-            int pending = 0;
             _setupMs = Setup(assignments);
-            _clock.Start();
-            foreach (var a in assignments)
-            {
-                _units[a.Unit.Id].ItemsAssigned += a.Items;
-                Post(a);
-                pending++;
-            }
-            ReportProgress();
-
-            var drain = new CompletionDrain<Completion>(_completions, _token, _clock, CancelGrace);
-            while (pending > 0)
-            {
-                // Units abort in-flight runs on the token; after a cancel the drain waits for them a moment, not forever.
-                if (!drain.TryNext(out var done)) break;
-                pending--;
-                if (done.Error is null || done.Cancelled || drain.Stopping || _token.IsCancellationRequested) continue;
-
-                var from = done.UnfinishedFrom;
-                var to = done.Assignment.End;
-                if (from >= to) continue;
-                var replacement = Replan(from, to, done.Assignment.Unit.Id, replanner);
-                if (replacement.Count == 0)
-                {
-                    uncomputed.Add((from, to));
-                    continue;
-                }
-                foreach (var a in replacement)
-                {
-                    var state = _units[a.Unit.Id];
-                    state.ItemsAssigned += a.Items;
-                    state.ItemsReplanned += a.Items;
-                    Post(a);
-                    pending++;
-                }
-                ReportProgress();
-            }
-
-            if (drain.Stopping || _token.IsCancellationRequested)
-                throw new OperationCanceledException("The inference run was cancelled.", _token);
-            _clock.Stop();
+            var uncomputed = _lanes.Run(assignments);
             if (uncomputed.Count > 0) throw ItemsNotComputed(uncomputed);
             return BuildResult();
         }
@@ -209,7 +177,7 @@ public sealed class HeteroExecutor
                         if (session is IWarmableSession warm)
                         {
                             foreach (var size in sizes)
-                                if (!_token.IsCancellationRequested && !warm.IsWarm(size)) warm.WarmUp(size, _token);
+                                if (!Token.IsCancellationRequested && !warm.IsWarm(size)) warm.WarmUp(size, Token);
                             // Page-lock the batch and size the staging buffers now, not inside the timed run.
                             if (ranges.TryGetValue(unitId, out var range) && sizes.Length > 0)
                                 warm.PrepareBuffers(_request.Input.Slice(range.Offset, range.Items), sizes.Max());
@@ -217,7 +185,7 @@ public sealed class HeteroExecutor
                     }
                     catch (Exception e)
                     {
-                        if (!_token.IsCancellationRequested)
+                        if (!Token.IsCancellationRequested)
                         {
                             state.Error ??= e;
                             state.Failed = true;
@@ -230,13 +198,18 @@ public sealed class HeteroExecutor
                     }
                 });
             }
-            WaitHandle.WaitAny(new[] { done.WaitHandle, _token.WaitHandle });
-            _token.ThrowIfCancellationRequested();
+            WaitHandle.WaitAny(new[] { done.WaitHandle, Token.WaitHandle });
+            _caller.ThrowIfCancellationRequested();
             return clock.Elapsed.TotalMilliseconds;
         }
 
-        private void Post(Assignment a) =>
+        private void Post(Assignment a)
+        {
+            var state = _units[a.Unit.Id];
+            state.ItemsAssigned += a.Items;
+            if (a.Replanned) state.ItemsReplanned += a.Items;
             UnitWorker.For(WorkerKey(a.Unit)).Post(worker => RunAssignment(worker, a));
+        }
 
         private static string WorkerKey(ComputeUnit unit) => unit.MachineName + "/" + unit.Id;
 
@@ -249,7 +222,7 @@ public sealed class HeteroExecutor
             {
                 if (state.Failed)
                     throw new HeteroBatchException("UnitFailedEarlier", ErrorKind.DeviceError, $"Unit '{a.Unit.Id}' failed earlier in this run.", a.Unit.Id);
-                _token.ThrowIfCancellationRequested();
+                Token.ThrowIfCancellationRequested();
                 var session = _sessions.Acquire(_request.Model, a.Unit, state.Options);
                 var input = _request.Input;
                 // Full chunks of a GPU share run as one pipeline (the copy of chunk k+1 overlaps chunk k).
@@ -264,12 +237,12 @@ public sealed class HeteroExecutor
                 if (fullChunks >= 2 && session is IChunkPipelineSession pipeline && SessionCache.Unwrap(session) is IChunkPipelineSession)
                 {
                     pipelined = pipeline.RunChunks(input.Slice(position, fullItems), _output.AsMemory(position * _outPerItem, fullItems * _outPerItem),
-                        a.Chunks.Take(fullChunks).ToArray(), _token);
+                        a.Chunks.Take(fullChunks).ToArray(), Token);
                 }
                 int chunkIndex = 0;
                 foreach (var size in a.Chunks)
                 {
-                    _token.ThrowIfCancellationRequested();
+                    Token.ThrowIfCancellationRequested();
                     int real = Math.Min(size, a.End - position);
                     RunTiming timing;
                     if (pipelined is not null && chunkIndex < pipelined.Count)
@@ -278,7 +251,7 @@ public sealed class HeteroExecutor
                     }
                     else if (real == size)
                     {
-                        timing = session.Run(input.Slice(position, size), _output.AsMemory(position * _outPerItem, size * _outPerItem), size, _token);
+                        timing = session.Run(input.Slice(position, size), _output.AsMemory(position * _outPerItem, size * _outPerItem), size, Token);
                     }
                     else
                     {
@@ -287,7 +260,7 @@ public sealed class HeteroExecutor
                         input.Slice(position, real).CopyTo(stagedIn);
                         stagedIn.Span[(real * _inPerItem)..].Clear();
                         var stagedOut = worker.StagingOutput(size * _outPerItem);
-                        timing = session.Run(stagedIn, stagedOut, size, _token);
+                        timing = session.Run(stagedIn, stagedOut, size, Token);
                         stagedOut[..(real * _outPerItem)].CopyTo(_output.AsMemory(position * _outPerItem, real * _outPerItem));
                     }
                     state.Chunks.Add(new ChunkRun(position, size, real, timing.ExecMs, timing.IoMs));
@@ -298,21 +271,20 @@ public sealed class HeteroExecutor
                     chunkIndex++;
                     Interlocked.Add(ref state.ItemsDone, real);
                     Interlocked.Add(ref _totalDone, real);
-                    Volatile.Write(ref state.LastFinishTicks, _clock.Elapsed.Ticks);
+                    Volatile.Write(ref state.LastFinishTicks, Clock.Elapsed.Ticks);
                     ReportProgress();
                 }
-                _completions.Add(new Completion(a, position, null, false));
+                _lanes.Complete(a, position, null);
             }
             catch (Exception e)
             {
-                bool cancelled = _token.IsCancellationRequested;
-                if (!cancelled)
+                if (!Token.IsCancellationRequested)
                 {
                     // The first error is the one worth reporting; later ones only say the unit was already down.
                     state.Error ??= e;
                     state.Failed = true;
                 }
-                _completions.Add(new Completion(a, position, e, cancelled));
+                _lanes.Complete(a, position, e);
             }
         }
 
@@ -320,7 +292,6 @@ public sealed class HeteroExecutor
         {
             var candidates = _units.Values.Where(u => !u.Failed).ToList();
             if (candidates.Count == 0) return Array.Empty<Assignment>();
-            double now = _clock.Elapsed.TotalMilliseconds;
             var units = candidates.Select(u =>
             {
                 int done = Volatile.Read(ref u.ItemsDone);
@@ -409,7 +380,7 @@ public sealed class HeteroExecutor
                 Model = _request.Model.Name,
                 ModelHash = _request.Model.Hash,
                 BatchSize = input.Count,
-                WallMs = _clock.Elapsed.TotalMilliseconds,
+                WallMs = Clock.Elapsed.TotalMilliseconds,
                 SetupMs = _setupMs,
                 PredictedMs = plan.PredictedMs,
                 Units = reports.ToArray(),
@@ -422,7 +393,7 @@ public sealed class HeteroExecutor
             };
         }
 
-        private HeteroBatchException ItemsNotComputed(List<(int From, int To)> ranges) =>
+        private HeteroBatchException ItemsNotComputed(IReadOnlyList<(int From, int To)> ranges) =>
             UncomputedItems.Error(ranges, _request.Input.Count, "unit",
                 _units.Values.Where(u => u.Failed && u.Error is not null).Select(u => (u.Unit.Id, u.Error!)));
     }

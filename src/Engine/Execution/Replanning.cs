@@ -45,31 +45,9 @@ public static class ReplanStrategies
     {
         var units = request.Units;
         if (units.Count == 0 || request.Items <= 0) return Array.Empty<UnitShare>();
-        var known = units.Select(u => u.MsPerItem).Where(m => double.IsFinite(m) && m > 0).ToList();
-        double fallback = known.Count > 0 ? known.Average() : 1.0;
-        var msPerItem = units.Select(u => double.IsFinite(u.MsPerItem) && u.MsPerItem > 0 ? u.MsPerItem : fallback).ToArray();
-        var busy = units.Select(u => Math.Max(0, double.IsFinite(u.BusyMs) ? u.BusyMs : 0)).ToArray();
-
-        // Find the common finish time T with sum max(0, (T - busy)/rate) = items, by bisection.
-        double lo = busy.Min(), hi = busy.Max() + request.Items * msPerItem.Max() + 1;
-        for (int iter = 0; iter < 100; iter++)
-        {
-            double mid = (lo + hi) / 2;
-            double fits = 0;
-            for (int i = 0; i < units.Count; i++) fits += Math.Max(0, (mid - busy[i]) / msPerItem[i]);
-            if (fits >= request.Items) hi = mid; else lo = mid;
-        }
-        var exact = new double[units.Count];
-        for (int i = 0; i < units.Count; i++) exact[i] = Math.Max(0, (hi - busy[i]) / msPerItem[i]);
-        double sum = exact.Sum();
-        var items = exact.Select(e => (int)Math.Floor(e / sum * request.Items)).ToArray();
-        // Largest remainders first, so the total is exact.
-        int left = request.Items - items.Sum();
-        foreach (var i in Enumerable.Range(0, units.Count).OrderByDescending(i => exact[i] / sum * request.Items - items[i]).ThenBy(i => i))
-        {
-            if (left == 0) break;
-            items[i]++; left--;
-        }
+        var msPerItem = units.Select(u => u.MsPerItem).ToArray();
+        var busy = units.Select(u => u.BusyMs).ToArray();
+        var items = Planning.WaterFill.Split(request.Items, busy, msPerItem);
 
         var shares = new List<UnitShare>();
         int offset = request.Offset;
@@ -87,7 +65,7 @@ public static class ReplanStrategies
                 Items = items[i],
                 Offset = offset,
                 ExecutedBatchSizes = chunks.ToArray(),
-                PredictedMs = busy[i] + items[i] * msPerItem[i],
+                PredictedMs = Planning.WaterFill.FinishMs(busy[i], items[i], msPerItem[i], msPerItem),
             });
             offset += items[i];
         }

@@ -110,41 +110,9 @@ public static class BatchPlanner
                 string.Join("; ", units.Select(u => $"{u.Unit}: {u.UnusableReason}")) + ". Plan with other units.",
                 units.Select(u => u.Unit).ToArray());
 
-        int[] split;
-        double optimalMakespan = double.NaN;
-        string? zeroReason;
-        switch (algorithm)
-        {
-            case PlanAlgorithm.Optimal:
-                var optimal = SplitSolver.Split(curves, items, cancellationToken);
-                split = optimal.Items;
-                optimalMakespan = optimal.MakespanMs;
-                zeroReason = null;
-                break;
-            case PlanAlgorithm.Seed:
-                // Without the rows (re-planning, a cost model built elsewhere) a unit's curve stands in for its estimate.
-                var estimates = curves.Select((c, u) => seed?[u] is SeedEstimate e ? e.Ms : (Func<int, double>)c.Cost).ToArray();
-                split = SeedSearch.Split(estimates, items, cancellationToken).Items;
-                zeroReason = "the seed's search moved no items to it";
-                break;
-            case PlanAlgorithm.GreedyImproved:
-                var greedy = BaselineSplits.GreedyImproved(curves, items, greedyMaxRounds, cancellationToken);
-                split = greedy.Items;
-                zeroReason = greedy.Capped
-                    ? $"the greedy search moved no items to it before its limit of {greedyMaxRounds} rounds"
-                    : "the greedy search moved no items to it";
-                break;
-            case PlanAlgorithm.Proportional:
-                split = BaselineSplits.Proportional(curves, items);
-                zeroReason = "its share of the batch, proportional to its throughput, rounds to 0 items";
-                break;
-            case PlanAlgorithm.Even:
-                split = BaselineSplits.Even(curves, items);
-                zeroReason = "the batch has fewer items than units";
-                break;
-            default:
-                throw new HeteroBatchException("InvalidAlgorithm", ErrorKind.InvalidArgument, $"Unknown planning algorithm '{algorithm}'.", algorithm);
-        }
+        // Without the rows (re-planning, a cost model built elsewhere) a unit's curve stands in for its seed estimate.
+        var (split, optimalMakespan, zeroReason) = SplitAlgorithms.Split(curves, items, algorithm, greedyMaxRounds,
+            seed?.Select(e => e is null ? null : (Func<int, double>)e.Ms).ToArray(), cancellationToken);
 
         var shares = new UnitShare[units.Count];
         double makespan = 0;

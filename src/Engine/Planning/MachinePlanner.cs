@@ -208,31 +208,8 @@ public static class MachinePlanner
                 string.Join("; ", machines.SelectMany(m => m.Local.Units.Select(u => $"{UnitAddress.Qualify(m.MachineName, u.Unit)}: {u.UnusableReason}"))) +
                 ". Plan with other units.", machines.Select(m => m.MachineName).ToArray());
 
-        int[] split;
-        double makespan = double.NaN;
-        switch (algorithm)
-        {
-            case PlanAlgorithm.Optimal:
-                var optimal = SplitSolver.Split(curves, items, cancellationToken);
-                split = optimal.Items;
-                makespan = optimal.MakespanMs;
-                break;
-            case PlanAlgorithm.Seed:
-                // A machine has no exec/I-O table of its own: its aggregate curve is its estimate.
-                split = SeedSearch.Split(curves.Select(c => (Func<int, double>)c.Cost).ToArray(), items, cancellationToken).Items;
-                break;
-            case PlanAlgorithm.GreedyImproved:
-                split = BaselineSplits.GreedyImproved(curves, items, greedyMaxRounds, cancellationToken).Items;
-                break;
-            case PlanAlgorithm.Proportional:
-                split = BaselineSplits.Proportional(curves, items);
-                break;
-            case PlanAlgorithm.Even:
-                split = BaselineSplits.Even(curves, items);
-                break;
-            default:
-                throw new HeteroBatchException("InvalidAlgorithm", ErrorKind.InvalidArgument, $"Unknown planning algorithm '{algorithm}'.", algorithm);
-        }
+        // A machine has no exec/I-O table of its own: its aggregate curve is its seed estimate.
+        var (split, makespan, _) = SplitAlgorithms.Split(curves, items, algorithm, greedyMaxRounds, null, cancellationToken);
 
         var machineShares = new List<MachineShare>();
         var unitShares = new List<UnitShare>();

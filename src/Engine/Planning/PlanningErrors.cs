@@ -24,6 +24,8 @@ public static class PlanningErrorIds
     public const string InvalidItemRange = "InvalidItemRange";
     /// <summary>A machine is listed twice in a plan across machines (two sessions to one machine).</summary>
     public const string DuplicateMachine = "DuplicateMachine";
+    /// <summary>The planning algorithm is not one of <see cref="PlanAlgorithm"/>'s.</summary>
+    public const string InvalidAlgorithm = "InvalidAlgorithm";
 }
 
 /// <summary>

@@ -31,62 +31,103 @@ public static class DistributedInference
     public static InferenceResult Run(DistributedRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var clock = Stopwatch.StartNew();
-        var machines = Prepare(request, progress, cancellationToken);
-        var model = machines[0].Description.Model!;
+        return new MachinePipelineRun(request, progress, cancellationToken).Run();
+    }
 
-        Report(progress, ExecutionStage.LoadingInput, "reading the input's layout");
-        var slicer = InputSlicer.Create(request.Input, model);
-        int batchSize = slicer.Count;
+    /// <summary>The pipeline's stages over machines: each machine resolves the model and its units, profiles its own
+    /// units, and runs its slice with its own pipeline (<see cref="MachineShareService"/>).</summary>
+    private sealed class MachinePipelineRun(DistributedRequest request, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+        : PipelineRun<(MachineState Machine, string[] Units)>(request, request.Plan, progress, cancellationToken)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private List<MachineState> _machines = null!;
+        private ModelFacts _model = null!;
+        private InputSlicer _slicer = null!;
+        private IReadOnlyList<MachineCostModel>? _costModels;
+        private RunState? _run;
 
-        var store = new PerfTableStore(request.PerfTablePath);
-        IReadOnlyList<PerfEntry> rows = store.Read();
-        if (request.Plan is null)
+        protected override string ResolvingActivity =>
+            $"asking {string.Join(", ", (request.Machines ?? Array.Empty<IMachineRunner>()).Select(r => r.Address))} about {request.Model}";
+
+        protected override void Resolve()
         {
-            var missing = machines.Select(m => (Machine: m, Units: m.UnitIds.Where(u => !HasRows(rows, model, m, u)).ToArray()))
-                .Where(x => x.Units.Length > 0).ToList();
-            if (missing.Count > 0)
-            {
-                if (request.NoAutoProfile)
-                    throw new HeteroBatchException(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
-                        $"The perf table {store.Path} has no measurements of model '{model.Name}' on " +
-                        string.Join(", ", missing.SelectMany(x => x.Units.Select(u => $"{UnitAddress.Qualify(x.Machine.Name, u)} (options '{x.Machine.Options[u]}')"))) +
-                        ". Profile them on their machines (Invoke-Command -Session $s { Measure-BatchProfile ... } | Set-PerfTable), or leave out -NoAutoProfile.",
-                        string.Join(",", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u)))));
-                ProfileMissing(request, store, model, missing, batchSize, progress, cancellationToken);
-                rows = store.Read();
-            }
+            _machines = Prepare(request, CancellationToken);
+            _model = _machines[0].Description.Model!;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        Report(progress, ExecutionStage.Planning, $"planning {batchSize} items over {machines.Count} machine(s)");
-        IReadOnlyList<MachineCostModel>? costModels = null;
-        try
+        protected override int LoadInput()
         {
-            costModels = MachinePlanner.CostModels(rows, model.Name, model.Hash, machines.Select(m => new MachineUnits
+            // Only the input's layout: each machine loads its own items.
+            _slicer = InputSlicer.Create(request.Input, _model);
+            return _slicer.Count;
+        }
+
+        protected override BatchPlan CheckPlan(BatchPlan plan, int batchSize)
+        {
+            try { _costModels = CostModels(new PerfTableStore(request.PerfTablePath).Read()); }
+            catch (HeteroBatchException)
+            {
+                // A given plan runs without the table; failed slices are then re-planned by measured speed.
+            }
+            return DistributedInference.CheckPlan(plan, batchSize, _machines, _model);
+        }
+
+        protected override IReadOnlyList<(MachineState Machine, string[] Units)> Missing(IReadOnlyList<PerfEntry> table) =>
+            _machines.Select(m => (Machine: m, Units: m.UnitIds.Where(u => !HasRows(table, _model, m, u)).ToArray()))
+                .Where(x => x.Units.Length > 0).ToList();
+
+        protected override HeteroBatchException MissingProfile(string tablePath, IReadOnlyList<(MachineState Machine, string[] Units)> missing) =>
+            new(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
+                $"The perf table {tablePath} has no measurements of model '{_model.Name}' on " +
+                string.Join(", ", missing.SelectMany(x => x.Units.Select(u => $"{UnitAddress.Qualify(x.Machine.Name, u)} (options '{x.Machine.Options[u]}')"))) +
+                ". Profile them on their machines (Invoke-Command -Session $s { Measure-BatchProfile ... } | Set-PerfTable), or leave out -NoAutoProfile.",
+                string.Join(",", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u)))));
+
+        protected override void Profile(IReadOnlyList<(MachineState Machine, string[] Units)> missing, ProfileOptions profileOptions, Action<IReadOnlyList<PerfEntry>> keep)
+        {
+            var options = request.ForMachine(null) with { ProfileOptions = profileOptions };
+            Report(ExecutionStage.Profiling,
+                $"profiling {string.Join(", ", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u))))} on their machines");
+            // Each machine profiles its own units; rows are kept as each machine finishes, so a later failure loses nothing.
+            Parallel(missing.Count, i =>
+            {
+                var (machine, units) = missing[i];
+                var rows = machine.Runner.Profile(new ProfileRequest
+                {
+                    Options = options with { Units = machine.UnitIds },
+                    ModelHash = _model.Hash,
+                    UnitOptions = units.ToDictionary(u => u, u => machine.Options[u], StringComparer.OrdinalIgnoreCase),
+                }, null, CancellationToken);
+                keep(rows);
+                return rows.Count;
+            }, CancellationToken);
+        }
+
+        protected override string PlanningActivity(int batchSize) => $"planning {batchSize} items over {_machines.Count} machine(s)";
+
+        protected override BatchPlan Plan(IReadOnlyList<PerfEntry> table, int batchSize)
+        {
+            _costModels = CostModels(table);
+            return MachinePlanner.Plan(_costModels, batchSize, request.Algorithm, cancellationToken: CancellationToken);
+        }
+
+        protected override InferenceResult Execute(BatchPlan plan, bool planned)
+        {
+            _run = new RunState(request, _machines, _model, _slicer, _costModels, plan, Progress, CancellationToken);
+            return _run.Execute(_clock);
+        }
+
+        protected override IReadOnlyList<PerfEntry> Measured(InferenceResult result) => _run!.Measured();
+
+        private IReadOnlyList<MachineCostModel> CostModels(IReadOnlyList<PerfEntry> table) =>
+            MachinePlanner.CostModels(table, _model.Name, _model.Hash, _machines.Select(m => new MachineUnits
             {
                 MachineName = m.Name, Units = m.UnitIds, UnitOptions = m.Options, DelayMs = m.Runner.OverheadMs,
             }));
-        }
-        catch (HeteroBatchException) when (request.Plan is not null)
-        {
-            // A given plan runs without the table; failed slices are then re-planned by measured speed.
-        }
-        var plan = request.Plan is { } given
-            ? CheckPlan(given, batchSize, machines, model)
-            : MachinePlanner.Plan(costModels!, batchSize, request.Algorithm, cancellationToken: cancellationToken);
-
-        var run = new RunState(request, machines, model, slicer, costModels, plan, progress, cancellationToken);
-        var result = run.Execute(clock);
-
-        result = InferencePipeline.WriteOutput(result, request.OutputPath, progress);
-        if (request.UpdatePerfTable) InferencePipeline.FoldBack(run.Measured(), request, progress, cancellationToken);
-        Report(progress, ExecutionStage.Done, "done", 100);
-        return result;
     }
 
     /// <summary>Asks every machine about the model and its units; picks each machine's units from the ids given.</summary>
-    internal static List<MachineState> Prepare(DistributedRequest request, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    private static List<MachineState> Prepare(DistributedRequest request, CancellationToken cancellationToken)
     {
         var runners = request.Machines ?? Array.Empty<IMachineRunner>();
         if (runners.Count == 0)
@@ -95,7 +136,6 @@ public static class DistributedInference
             : request.Plan is { MachineShares.Length: > 0 } plan ? plan.Shares.Select(s => s.Unit).ToList()
             : null;
         var addresses = ids?.Select(UnitAddress.Parse).ToList();
-        Report(progress, ExecutionStage.Resolving, $"asking {string.Join(", ", runners.Select(r => r.Address))} about {request.Model}");
 
         MachineQuery QueryFor(IReadOnlyList<string>? units) => new() { Options = request.ForMachine(units?.ToArray()) };
 
@@ -175,28 +215,6 @@ public static class DistributedInference
                       && (Same(r.ModelHash, model.Hash) || (string.IsNullOrEmpty(r.ModelHash) && Same(r.Model, model.Name)))
                       && OptionsKey(r.BackendOptions) == machine.Options[unit]);
 
-    private static void ProfileMissing(DistributedRequest request, PerfTableStore store, ModelFacts model,
-        List<(MachineState Machine, string[] Units)> missing, int batchSize, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
-    {
-        var options = request.ForMachine(null) with { ProfileOptions = InferencePipeline.ProfileOptionsFor(request, batchSize) };
-        Report(progress, ExecutionStage.Profiling,
-            $"profiling {string.Join(", ", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u))))} on their machines");
-        var gate = new object();
-        // Each machine profiles its own units; rows are kept as each machine finishes, so a later failure loses nothing.
-        Parallel(missing.Count, i =>
-        {
-            var (machine, units) = missing[i];
-            var rows = machine.Runner.Profile(new ProfileRequest
-            {
-                Options = options with { Units = machine.UnitIds },
-                ModelHash = model.Hash,
-                UnitOptions = units.ToDictionary(u => u, u => machine.Options[u], StringComparer.OrdinalIgnoreCase),
-            }, null, cancellationToken);
-            lock (gate) store.Merge(rows, cancellationToken: cancellationToken);
-            return rows.Count;
-        }, cancellationToken);
-    }
-
     /// <summary>Checks a given plan against the machines and the batch; throws InvalidPlan or UnknownMachine.</summary>
     private static BatchPlan CheckPlan(BatchPlan plan, int batchSize, List<MachineState> machines, ModelFacts model)
     {
@@ -233,9 +251,6 @@ public static class DistributedInference
         try { return BackendOptions.Parse(key).Key; }
         catch (HeteroBatchException) { return key ?? ""; }
     }
-
-    private static void Report(IProgress<ExecutionProgress>? progress, ExecutionStage stage, string activity, int percent = -1) =>
-        progress?.Report(new ExecutionProgress { Stage = stage, Activity = activity, PercentComplete = percent });
 
     /// <summary>A machine of a run: what it said about itself, and what it has done so far.</summary>
     internal sealed class MachineState

@@ -13,7 +13,9 @@ namespace HeteroBatch.Engine.Execution;
 /// Invoke-HeteroInference's engine in one call: resolve the model and units → load and check the input →
 /// make sure the perf table knows every unit (profiling the missing ones, saved to the table, unless
 /// NoAutoProfile) → plan (or check the given plan) → run across the units → write the output → fold the
-/// measured times back into the table.
+/// measured times back into the table. The stages are <see cref="PipelineRun{TMissing}"/>'s, the same across
+/// machines; this class holds the steps the units of one machine need (resolving units, the table's rows for
+/// them, profiling them, the measured rows).
 /// </summary>
 public static class InferencePipeline
 {
@@ -26,10 +28,7 @@ public static class InferencePipeline
     internal static InferenceResult RunWith(InferenceRequest request, PipelineServices services, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Report(progress, ExecutionStage.Resolving, $"resolving {request.Model}");
-        var model = ResolveModel(request, cancellationToken);
-        var units = ResolveUnits(request);
-        return RunResolved(request, model, units, services, progress, cancellationToken);
+        return new UnitPipelineRun(request, services, progress, cancellationToken).Run();
     }
 
     /// <summary>The model a run's options name: resolved (zoo name or path, in the options' model cache), and converted
@@ -43,96 +42,8 @@ public static class InferencePipeline
     /// <summary>The pipeline after resolving: a machine running its slice of a cross-machine run enters here with the
     /// model and units it resolved once.</summary>
     internal static InferenceResult RunResolved(InferenceRequest request, ModelInfo model, IReadOnlyList<ComputeUnit> units, PipelineServices services,
-        IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
-    {
-        var options = ThreadBudget.OptionsFor(units, request.BackendOptions);
-
-        cancellationToken.ThrowIfCancellationRequested();
-        Report(progress, ExecutionStage.LoadingInput, "loading input");
-        var input = BatchInputLoader.Load(request.Input, model, cancellationToken);
-
-        BatchPlan plan;
-        IReadOnlyList<PerfEntry> rows = Array.Empty<PerfEntry>();
-        if (request.Plan is not null)
-        {
-            PlanValidation.Check(request.Plan, input.Count, units, model);
-            plan = request.Plan;
-            // -WarmUp warms every size the table measured, with a given plan too.
-            if (request.WarmUp) rows = RowsFor(new PerfTableStore(request.PerfTablePath).Read(), model, units, options);
-        }
-        else
-        {
-            var store = new PerfTableStore(request.PerfTablePath);
-            rows = RowsFor(store.Read(), model, units, options);
-            var missing = units.Where(u => !rows.Any(r => SameUnit(r, u) && r.Status == PerfStatus.Ok)).ToList();
-            if (missing.Count > 0)
-            {
-                if (request.NoAutoProfile)
-                    throw new HeteroBatchException(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
-                        $"The perf table {store.Path} has no measurements of model '{model.Name}' on {string.Join(", ", missing.Select(u => u.Id))} " +
-                        $"with options {string.Join(", ", missing.Select(u => $"'{options[u.Id].Key}'"))}. Run Measure-BatchProfile for them, or leave out -NoAutoProfile.",
-                        string.Join(",", missing.Select(u => u.Id)));
-                store.CheckWritable(); // a read-only table location fails now, not after profiling
-                // Each row is saved as soon as it is measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
-                ProfileUnits(model, missing, options, ProfileOptionsFor(request, input.Count),
-                    entry => store.Merge(new[] { entry }, cancellationToken: CancellationToken.None), ProfilingProgress(progress, missing), cancellationToken);
-                rows = RowsFor(store.Read(), model, units, options);
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-            Report(progress, ExecutionStage.Planning, $"planning {input.Count} items over {units.Count} unit(s)");
-            plan = services.Plan(new PlanInputs(model, input.Count, units, rows, request.Algorithm), cancellationToken);
-        }
-
-        var executor = new HeteroExecutor(services.Sessions, services.ReplannerFor(new PlanInputs(model, input.Count, units, rows, request.Algorithm)));
-        InferenceResult result;
-        try
-        {
-            var warmSizes = request.WarmUp
-                ? units.ToDictionary(u => u.Id, u => rows.Where(r => SameUnit(r, u) && r.Status == PerfStatus.Ok).Select(r => r.BatchSize).Distinct().ToArray(),
-                    StringComparer.OrdinalIgnoreCase)
-                : null;
-            result = executor.Execute(new ExecutionRequest { Plan = plan, Model = model, Units = units, Input = input, UnitOptions = options, WarmSizes = warmSizes },
-                progress, cancellationToken);
-        }
-        finally
-        {
-            // Outputs never alias the input: its pooled buffer serves the next call.
-            BatchInputLoader.Release(input);
-        }
-        if (request.Plan is null && WholeCpuBaseline(request, model, units, input.Count, plan, services, cancellationToken) is { } best)
-            result = result with { BestSingleUnit = best.Unit, BestSingleUnitMs = best.Ms };
-
-        result = WriteOutput(result, request.OutputPath, progress);
-        if (request.UpdatePerfTable) FoldBack(MeasuredEntries(result, model, units, options), request, progress, cancellationToken);
-        Report(progress, ExecutionStage.Done, "done", 100);
-        return result;
-    }
-
-    /// <summary>The write stage of a run on one machine or many: the output tensor to <paramref name="outputPath"/> as .npy
-    /// (atomically); the result then names the file.</summary>
-    internal static InferenceResult WriteOutput(InferenceResult result, string? outputPath, IProgress<ExecutionProgress>? progress)
-    {
-        if (outputPath is null) return result;
-        Report(progress, ExecutionStage.WritingOutput, $"writing {outputPath}");
-        var full = Path.GetFullPath(outputPath);
-        result.GetOutput()!.SaveNpy(full);
-        return result with { OutputPath = full };
-    }
-
-    /// <summary>The fold-back stage of a run on one machine or many: the measured rows into the table (a moving average).</summary>
-    internal static void FoldBack(IReadOnlyList<PerfEntry> measured, RunOptions options, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
-    {
-        Report(progress, ExecutionStage.UpdatingTable, "folding measured times into the perf table");
-        if (measured.Count > 0) new PerfTableStore(options.PerfTablePath).Fold(measured, options.FoldWeight, cancellationToken: cancellationToken);
-    }
-
-    /// <summary>How a run profiles the units its table lacks: the options' profile settings, with a grid up to the batch
-    /// size (at most 129) unless they name their batch sizes.</summary>
-    internal static ProfileOptions ProfileOptionsFor(RunOptions options, int batchSize)
-    {
-        var profile = options.ProfileOptions ?? new ProfileOptions();
-        return profile.BatchSizes is null ? profile with { MaxBatchSize = Math.Clamp(batchSize, 1, 129) } : profile;
-    }
+        IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken) =>
+        new UnitPipelineRun(request, services, progress, cancellationToken, (model, units)).Run();
 
     /// <summary>
     /// The units a request names: ids found by <see cref="ComputeUnitDiscovery"/>; CPU slice ids (<c>cpu:1</c>) derived
@@ -236,7 +147,7 @@ public static class InferencePipeline
         }).ToArray();
     }
 
-    private static bool SameUnit(PerfEntry row, ComputeUnit unit) =>
+    internal static bool SameUnit(PerfEntry row, ComputeUnit unit) =>
         string.Equals(row.Unit, unit.Id, StringComparison.OrdinalIgnoreCase) &&
         string.Equals(row.MachineName, unit.MachineName, StringComparison.OrdinalIgnoreCase);
 
@@ -257,7 +168,7 @@ public static class InferencePipeline
     }
 
     /// <summary>A profiling unit's progress as the run's progress.</summary>
-    private static IProgress<ProfileProgress>? ProfilingProgress(IProgress<ExecutionProgress>? progress, IReadOnlyList<ComputeUnit> units) =>
+    internal static IProgress<ProfileProgress>? ProfilingProgress(IProgress<ExecutionProgress>? progress, IReadOnlyList<ComputeUnit> units) =>
         progress is null ? null : new CallbackProgress<ProfileProgress>(p =>
         {
             int index = Math.Max(0, units.ToList().FindIndex(u => string.Equals(u.Id, p.Unit, StringComparison.OrdinalIgnoreCase)));
@@ -302,9 +213,6 @@ public static class InferencePipeline
 
         static double Median(double[] sorted) => sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
-
-    private static void Report(IProgress<ExecutionProgress>? progress, ExecutionStage stage, string activity, int percent = -1) =>
-        progress?.Report(new ExecutionProgress { Stage = stage, Activity = activity, PercentComplete = percent });
 
     private sealed class CallbackProgress<T>(Action<T> report) : IProgress<T>
     {

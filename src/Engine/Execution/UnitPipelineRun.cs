@@ -1,0 +1,109 @@
+using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Inputs;
+using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Planning;
+using HeteroBatch.Engine.Profiling;
+using HeteroBatch.Engine.Table;
+using HeteroBatch.Engine.Units;
+
+namespace HeteroBatch.Engine.Execution;
+
+/// <summary>The pipeline's stages over the units of this machine (a run of Invoke-HeteroInference, or one machine's
+/// slice of a cross-machine run, which enters with the model and units it resolved).</summary>
+internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
+{
+    private readonly InferenceRequest _request;
+    private readonly PipelineServices _services;
+    private ModelInfo _model = null!;
+    private IReadOnlyList<ComputeUnit> _units = null!;
+    private IReadOnlyDictionary<string, BackendOptions> _options = null!;
+    private BatchInput? _input;
+    private IReadOnlyList<PerfEntry> _rows = Array.Empty<PerfEntry>();
+
+    public UnitPipelineRun(InferenceRequest request, PipelineServices services, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken,
+        (ModelInfo Model, IReadOnlyList<ComputeUnit> Units)? resolved = null)
+        : base(request, request.Plan, progress, cancellationToken)
+    {
+        _request = request;
+        _services = services;
+        if (resolved is { } r) Use(r.Model, r.Units);
+    }
+
+    private void Use(ModelInfo model, IReadOnlyList<ComputeUnit> units)
+    {
+        _model = model;
+        _units = units;
+        _options = ThreadBudget.OptionsFor(units, _request.BackendOptions);
+    }
+
+    protected override string ResolvingActivity => $"resolving {_request.Model}";
+
+    protected override void Resolve()
+    {
+        if (_model is null) Use(InferencePipeline.ResolveModel(_request, CancellationToken), InferencePipeline.ResolveUnits(_request));
+    }
+
+    protected override int LoadInput()
+    {
+        _input = BatchInputLoader.Load(_request.Input, _model, CancellationToken);
+        return _input.Count;
+    }
+
+    // Outputs never alias the input: its pooled buffer serves the next call.
+    protected override void ReleaseInput()
+    {
+        if (_input is not null) BatchInputLoader.Release(_input);
+    }
+
+    protected override BatchPlan CheckPlan(BatchPlan plan, int batchSize)
+    {
+        PlanValidation.Check(plan, batchSize, _units, _model);
+        // -WarmUp warms every size the table measured, with a given plan too.
+        if (_request.WarmUp) _rows = RowsFor(new PerfTableStore(_request.PerfTablePath).Read());
+        return plan;
+    }
+
+    protected override IReadOnlyList<ComputeUnit> Missing(IReadOnlyList<PerfEntry> table)
+    {
+        var rows = RowsFor(table);
+        return _units.Where(u => !rows.Any(r => InferencePipeline.SameUnit(r, u) && r.Status == PerfStatus.Ok)).ToList();
+    }
+
+    protected override HeteroBatchException MissingProfile(string tablePath, IReadOnlyList<ComputeUnit> missing) =>
+        new(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
+            $"The perf table {tablePath} has no measurements of model '{_model.Name}' on {string.Join(", ", missing.Select(u => u.Id))} " +
+            $"with options {string.Join(", ", missing.Select(u => $"'{_options[u.Id].Key}'"))}. Run Measure-BatchProfile for them, or leave out -NoAutoProfile.",
+            string.Join(",", missing.Select(u => u.Id)));
+
+    protected override void Profile(IReadOnlyList<ComputeUnit> missing, ProfileOptions profileOptions, Action<IReadOnlyList<PerfEntry>> keep) =>
+        InferencePipeline.ProfileUnits(_model, missing, _options, profileOptions, entry => keep(new[] { entry }),
+            InferencePipeline.ProfilingProgress(Progress, missing), CancellationToken);
+
+    protected override string PlanningActivity(int batchSize) => $"planning {batchSize} items over {_units.Count} unit(s)";
+
+    protected override BatchPlan Plan(IReadOnlyList<PerfEntry> table, int batchSize)
+    {
+        _rows = RowsFor(table);
+        return _services.Plan(new PlanInputs(_model, batchSize, _units, _rows, _request.Algorithm), CancellationToken);
+    }
+
+    protected override InferenceResult Execute(BatchPlan plan, bool planned)
+    {
+        var input = _input!;
+        var executor = new HeteroExecutor(_services.Sessions, _services.ReplannerFor(new PlanInputs(_model, input.Count, _units, _rows, _request.Algorithm)));
+        var warmSizes = _request.WarmUp
+            ? _units.ToDictionary(u => u.Id, u => _rows.Where(r => InferencePipeline.SameUnit(r, u) && r.Status == PerfStatus.Ok).Select(r => r.BatchSize).Distinct().ToArray(),
+                StringComparer.OrdinalIgnoreCase)
+            : null;
+        var result = executor.Execute(new ExecutionRequest { Plan = plan, Model = _model, Units = _units, Input = input, UnitOptions = _options, WarmSizes = warmSizes },
+            Progress, CancellationToken);
+        if (planned && InferencePipeline.WholeCpuBaseline(_request, _model, _units, input.Count, plan, _services, CancellationToken) is { } best)
+            result = result with { BestSingleUnit = best.Unit, BestSingleUnitMs = best.Ms };
+        return result;
+    }
+
+    protected override IReadOnlyList<PerfEntry> Measured(InferenceResult result) => InferencePipeline.MeasuredEntries(result, _model, _units, _options);
+
+    private IReadOnlyList<PerfEntry> RowsFor(IReadOnlyList<PerfEntry> table) => InferencePipeline.RowsFor(table, _model, _units, _options);
+}

@@ -168,6 +168,23 @@ Describe 'Invoke-HeteroInference' {
         $r[0].BatchSize | Should -Be 6
     }
 
+    It 'says with -Verbose what it decided and why: units, profiling, plan and predicted time, setup, table writes' {
+        $t = New-TestTablePath
+        $out = Join-Path $scratch 'verbose.npy'
+        $verbose = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 9 -Path $t -OutputPath $out -UpdatePerfTable -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+        $text = $verbose -join "`n"
+        $text | Should -Match 'Units of this run: cpu \('
+        $text | Should -Match "Profiling cpu for model 'tinynet': the perf table .+ has no rows"
+        $text | Should -Match 'Saved \d+ profiled row\(s\) to the perf table'
+        $text | Should -Match 'Planned 9 items with Optimal\. cpu: items 0-8 \(9\) in chunks of .+ Predicted time: [\d.]+ ms'
+        $text | Should -Match 'Setup before the clock starts'
+        $text | Should -Match ([regex]::Escape("to $out"))
+        $text | Should -Match 'Folded \d+ measured row\(s\) into the perf table'
+        # Without -Verbose nothing of it shows.
+        @(Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 9 -Path $t 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -Be 0
+    }
+
     It 'changes nothing with -WhatIf: no profile saved, no output written' {
         $t = New-TestTablePath
         $out = Join-Path (Split-Path $t) 'whatif.npy'

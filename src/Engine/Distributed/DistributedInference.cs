@@ -28,16 +28,22 @@ public static class DistributedInference
     /// <summary>Runs <paramref name="request"/>. Throws <see cref="HeteroBatchException"/> (UnknownMachine, UnitNotFound,
     /// ModelMismatch, DuplicateMachine, the input ErrorIds, MissingProfile, InvalidPlan, ItemsNotComputed, …) or
     /// <see cref="OperationCanceledException"/>.</summary>
-    public static InferenceResult Run(DistributedRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static InferenceResult Run(DistributedRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Run(request, OutputWriters.ProgressOnly(progress), cancellationToken);
+
+    /// <summary>Runs <paramref name="request"/>, telling <paramref name="output"/> what it decides and why (verbose), what it
+    /// handled (warnings) and its progress. Throws as the other overload.</summary>
+    public static InferenceResult Run(DistributedRequest request, IOutputWriter output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new MachinePipelineRun(request, progress, cancellationToken).Run();
+        ArgumentNullException.ThrowIfNull(output);
+        return new MachinePipelineRun(request, output, cancellationToken).Run();
     }
 
     /// <summary>The pipeline's stages over machines: each machine resolves the model and its units, profiles its own
     /// units, and runs its slice with its own pipeline (<see cref="MachineShareService"/>).</summary>
-    private sealed class MachinePipelineRun(DistributedRequest request, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
-        : PipelineRun<(MachineState Machine, string[] Units)>(request, request.Plan, progress, cancellationToken)
+    private sealed class MachinePipelineRun(DistributedRequest request, IOutputWriter output, CancellationToken cancellationToken)
+        : PipelineRun<(MachineState Machine, string[] Units)>(request, request.Plan, output, cancellationToken)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private List<MachineState> _machines = null!;
@@ -53,6 +59,12 @@ public static class DistributedInference
         {
             _machines = Prepare(request, CancellationToken);
             _model = _machines[0].Description.Model!;
+            Output.WriteVerbose($"Model '{_model.Name}' ({_model.ShortHash}) on every machine.");
+            foreach (var m in _machines)
+                Output.WriteVerbose($"Machine {m.Name} ({m.Runner.Address}, {PlanText.Ms(m.Runner.OverheadMs)} ms a call): units " +
+                    string.Join(", ", m.UnitIds.Select(u => m.Options[u] is { Length: > 0 } key ? $"{u} (options {key})" : u)) + ".");
+            foreach (var r in (request.Machines ?? Array.Empty<IMachineRunner>()).Where(r => !_machines.Any(m => ReferenceEquals(m.Runner, r))))
+                Output.WriteVerbose($"Skipped machine {r.Address}: none of the unit ids names a unit of it.");
         }
 
         protected override int LoadInput()
@@ -75,6 +87,9 @@ public static class DistributedInference
         protected override IReadOnlyList<(MachineState Machine, string[] Units)> Missing(IReadOnlyList<PerfEntry> table) =>
             _machines.Select(m => (Machine: m, Units: m.UnitIds.Where(u => !HasRows(table, _model, m, u)).ToArray()))
                 .Where(x => x.Units.Length > 0).ToList();
+
+        protected override string Names(IReadOnlyList<(MachineState Machine, string[] Units)> missing) =>
+            string.Join(", ", missing.SelectMany(x => x.Units.Select(u => UnitAddress.Qualify(x.Machine.Name, u))));
 
         protected override HeteroBatchException MissingProfile(string tablePath, IReadOnlyList<(MachineState Machine, string[] Units)> missing) =>
             new(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
@@ -113,7 +128,7 @@ public static class DistributedInference
 
         protected override InferenceResult Execute(BatchPlan plan, bool planned)
         {
-            _run = new RunState(request, _machines, _model, _slicer, _costModels, plan, Progress, CancellationToken);
+            _run = new RunState(request, _machines, _model, _slicer, _costModels, plan, Output, CancellationToken);
             return _run.Execute(_clock);
         }
 
@@ -295,14 +310,14 @@ public static class DistributedInference
         private readonly InputSlicer _slicer;
         private readonly IReadOnlyList<MachineCostModel>? _costModels;
         private readonly BatchPlan _plan;
-        private readonly IProgress<ExecutionProgress>? _progress;
+        private readonly IOutputWriter _writer;
         private readonly LaneCoordinator<Slice> _lanes;
         private readonly float[] _output;
         private readonly int _outPerItem;
         private int _totalDone;
 
         public RunState(DistributedRequest request, List<MachineState> machines, ModelFacts model, InputSlicer slicer,
-            IReadOnlyList<MachineCostModel>? costModels, BatchPlan plan, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+            IReadOnlyList<MachineCostModel>? costModels, BatchPlan plan, IOutputWriter output, CancellationToken cancellationToken)
         {
             _request = request;
             _machines = machines;
@@ -310,7 +325,7 @@ public static class DistributedInference
             _slicer = slicer;
             _costModels = costModels;
             _plan = plan;
-            _progress = progress;
+            _writer = output;
             _lanes = new LaneCoordinator<Slice>(cancellationToken, CancelGrace)
             {
                 Post = Post,
@@ -323,6 +338,8 @@ public static class DistributedInference
                 },
                 StopsRun = IsRequestError,
                 ReportProgress = ReportProgress,
+                Output = output,
+                LaneName = slice => $"machine {slice.Machine.Name}",
             };
             _outPerItem = model.OutputElementsPerItem;
             _output = GC.AllocateUninitializedArray<float>(checked(_outPerItem * slicer.Count));
@@ -476,10 +493,9 @@ public static class DistributedInference
 
         private void ReportProgress()
         {
-            if (_progress is null) return;
             int total = _slicer.Count;
             int done = Volatile.Read(ref _totalDone) + _machines.Sum(m => Volatile.Read(ref m.InFlightDone));
-            _progress.Report(new ExecutionProgress
+            _writer.WriteProgress(new ExecutionProgress
             {
                 Stage = ExecutionStage.Executing,
                 Activity = $"{done} of {total} items",

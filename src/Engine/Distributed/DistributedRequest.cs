@@ -6,7 +6,7 @@ using HeteroBatch.Engine.Planning;
 namespace HeteroBatch.Engine.Distributed;
 
 /// <summary>
-/// A run across machines, as one request to <see cref="DistributedInference.Run"/>: the same <see cref="RunOptions"/>
+/// A run across machines, as one request to <c>DistributedInference.Run</c>: the same <see cref="RunOptions"/>
 /// as a run on one machine, plus the machines. Unit ids are <c>machine/unit</c> (the machine by the name it reports or
 /// by its address) for one machine's unit, a plain id (<c>cpu</c>) for that unit on every machine; none: every
 /// available unit of every machine (or the units of <see cref="Plan"/>). A machine none of the ids names takes no part.

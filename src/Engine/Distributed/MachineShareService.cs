@@ -78,7 +78,7 @@ public static class MachineShareService
         var (units, options) = ResolveUnits(request.Options);
         // Writing the output and folding the table belong to the machine that started the run.
         var slice = new InferenceRequest(request.Options with { OutputPath = null, UpdatePerfTable = false }, request.Input.ToSource(tensor), request.Plan);
-        var result = InferencePipeline.RunResolved(slice, model, units, PipelineServices.Default, progress, cancellationToken);
+        var result = InferencePipeline.RunResolved(slice, model, units, PipelineServices.Default, OutputWriters.ProgressOnly(progress), cancellationToken);
         var output = result.GetOutput()!;
         return new ShareResult
         {

@@ -51,7 +51,11 @@ public sealed class HeteroExecutor
 
     /// <summary>Runs the batch. Throws <c>InvalidPlan</c>, <c>InvalidInputShape</c>, <c>ItemsNotComputed</c>,
     /// or <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.</summary>
-    public InferenceResult Execute(ExecutionRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default)
+    public InferenceResult Execute(ExecutionRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Run(request, OutputWriters.ProgressOnly(progress), cancellationToken);
+
+    /// <summary>As <see cref="Execute"/>, telling <paramref name="output"/> the setup costs and re-plans as well as the progress.</summary>
+    internal InferenceResult Run(ExecutionRequest request, IOutputWriter output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var model = request.Model;
@@ -63,7 +67,7 @@ public sealed class HeteroExecutor
         var assignments = PlanValidation.Validate(request.Plan, input.Count, request.Units, model);
         cancellationToken.ThrowIfCancellationRequested();
 
-        var run = new RunState(request, _sessions, _replanner, progress, cancellationToken);
+        var run = new RunState(request, _sessions, _replanner, output, cancellationToken);
         return run.Execute(assignments);
     }
 
@@ -95,7 +99,7 @@ public sealed class HeteroExecutor
     {
         private readonly ExecutionRequest _request;
         private readonly ISessionProvider _sessions;
-        private readonly IProgress<ExecutionProgress>? _progress;
+        private readonly IOutputWriter _writer;
         private readonly LaneCoordinator<Assignment> _lanes;
         private readonly CancellationToken _caller;
         private readonly float[] _output;
@@ -104,17 +108,19 @@ public sealed class HeteroExecutor
         private int _totalDone;
         private double _setupMs;
 
-        public RunState(ExecutionRequest request, ISessionProvider sessions, Replanner replanner, IProgress<ExecutionProgress>? progress, CancellationToken token)
+        public RunState(ExecutionRequest request, ISessionProvider sessions, Replanner replanner, IOutputWriter output, CancellationToken token)
         {
             _request = request;
             _sessions = sessions;
-            _progress = progress;
+            _writer = output;
             _caller = token;
             _lanes = new LaneCoordinator<Assignment>(token, CancelGrace)
             {
                 Post = Post,
                 Replan = (failed, from, _) => Replan(from, failed.End, failed.Unit.Id, replanner),
                 ReportProgress = ReportProgress,
+                Output = output,
+                LaneName = a => $"unit {a.Unit.Id}",
             };
             _inPerItem = request.Input.ElementsPerItem;
             _outPerItem = request.Model.OutputElementsPerItem;
@@ -200,7 +206,15 @@ public sealed class HeteroExecutor
             }
             WaitHandle.WaitAny(new[] { done.WaitHandle, Token.WaitHandle });
             _caller.ThrowIfCancellationRequested();
-            return clock.Elapsed.TotalMilliseconds;
+            var elapsed = clock.Elapsed.TotalMilliseconds;
+            _writer.WriteVerbose($"Setup before the clock starts ({PlanText.Ms(elapsed)} ms, units at once): " + string.Join("; ", sizesByUnit.Keys.Select(id =>
+            {
+                var u = _units[id];
+                var sizes = sizesByUnit[id].Distinct().Order();
+                return $"{id} opened its session and warmed batch sizes {string.Join(", ", sizes)} in {PlanText.Ms(u.SetupMs)} ms" +
+                       (u.Failed ? $", then failed: {u.Error?.Message}" : "");
+            })) + ".");
+            return elapsed;
         }
 
         private void Post(Assignment a)
@@ -329,10 +343,9 @@ public sealed class HeteroExecutor
 
         private void ReportProgress()
         {
-            if (_progress is null) return;
             int total = _request.Input.Count;
             int done = Volatile.Read(ref _totalDone);
-            _progress.Report(new ExecutionProgress
+            _writer.WriteProgress(new ExecutionProgress
             {
                 Stage = ExecutionStage.Executing,
                 Activity = $"{done} of {total} items",

@@ -19,16 +19,21 @@ namespace HeteroBatch.Engine.Execution;
 /// </summary>
 public static class InferencePipeline
 {
-    /// <summary>Runs <paramref name="request"/>. Throws <see cref="HeteroBatchException"/> (ModelNotFound, UnitNotFound,
-    /// UnitNotAvailable, the input ErrorIds, MissingProfile, InvalidPlan, ItemsNotComputed, OutputWriteFailed, ...)
+    /// <summary>Runs <paramref name="request"/>, reporting progress only. Throws <see cref="HeteroBatchException"/> (ModelNotFound,
+    /// UnitNotFound, UnitNotAvailable, the input ErrorIds, MissingProfile, InvalidPlan, ItemsNotComputed, OutputWriteFailed, ...)
     /// or <see cref="OperationCanceledException"/>.</summary>
     public static InferenceResult Run(InferenceRequest request, IProgress<ExecutionProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        RunWith(request, PipelineServices.Default, progress, cancellationToken);
+        RunWith(request, PipelineServices.Default, OutputWriters.ProgressOnly(progress), cancellationToken);
 
-    internal static InferenceResult RunWith(InferenceRequest request, PipelineServices services, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="request"/>, telling <paramref name="output"/> what it decides and why (verbose), what it
+    /// handled (warnings) and its progress. Throws as the other overload.</summary>
+    public static InferenceResult Run(InferenceRequest request, IOutputWriter output, CancellationToken cancellationToken = default) =>
+        RunWith(request, PipelineServices.Default, output, cancellationToken);
+
+    internal static InferenceResult RunWith(InferenceRequest request, PipelineServices services, IOutputWriter? output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new UnitPipelineRun(request, services, progress, cancellationToken).Run();
+        return new UnitPipelineRun(request, services, output ?? OutputWriters.None, cancellationToken).Run();
     }
 
     /// <summary>The model a run's options name: resolved (zoo name or path, in the options' model cache), and converted
@@ -42,8 +47,8 @@ public static class InferencePipeline
     /// <summary>The pipeline after resolving: a machine running its slice of a cross-machine run enters here with the
     /// model and units it resolved once.</summary>
     internal static InferenceResult RunResolved(InferenceRequest request, ModelInfo model, IReadOnlyList<ComputeUnit> units, PipelineServices services,
-        IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken) =>
-        new UnitPipelineRun(request, services, progress, cancellationToken, (model, units)).Run();
+        IOutputWriter output, CancellationToken cancellationToken) =>
+        new UnitPipelineRun(request, services, output, cancellationToken, (model, units)).Run();
 
     /// <summary>
     /// The units a request names: ids found by <see cref="ComputeUnitDiscovery"/>; CPU slice ids (<c>cpu:1</c>) derived

@@ -4,7 +4,7 @@ using HeteroBatch.Engine.Planning;
 
 namespace HeteroBatch.Engine.Execution;
 
-/// <summary>A run on this machine's units, as one request to <see cref="InferencePipeline.Run"/>: the run's
+/// <summary>A run on this machine's units, as one request to <c>InferencePipeline.Run</c>: the run's
 /// <see cref="RunOptions"/> plus its input and, optionally, a plan to run as given.</summary>
 public sealed record InferenceRequest : RunOptions
 {

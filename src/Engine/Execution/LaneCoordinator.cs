@@ -44,6 +44,12 @@ internal sealed class LaneCoordinator<TWork> where TWork : ILaneWork
     /// <summary>True for an error that fails the same way on every lane (bad input): the run stops and throws it.</summary>
     public Func<Exception, bool> StopsRun { get; init; } = _ => false;
 
+    /// <summary>Hears the re-plans (verbose).</summary>
+    public IOutputWriter Output { get; init; } = OutputWriters.None;
+
+    /// <summary>A lane's name in messages ("unit cpu", "machine node2").</summary>
+    public Func<TWork, string> LaneName { get; init; } = w => w.ToString() ?? "";
+
     /// <summary>Called after work is posted (the run's progress).</summary>
     public Action ReportProgress { get; init; } = () => { };
 
@@ -91,9 +97,12 @@ internal sealed class LaneCoordinator<TWork> where TWork : ILaneWork
             var replacement = Replan(done.Work, from, done.Error);
             if (replacement.Count == 0)
             {
+                Output.WriteVerbose($"{LaneName(done.Work)} failed ({done.Error.Message}); no lane is left to take its items {from}-{to - 1}.");
                 uncomputed.Add((from, to));
                 continue;
             }
+            Output.WriteVerbose($"{LaneName(done.Work)} failed ({done.Error.Message}); its items {from}-{to - 1} were re-planned onto " +
+                string.Join(", ", replacement.Select(w => $"{LaneName(w)} ({w.Items})")) + ".");
             foreach (var work in replacement)
             {
                 Post(work);

@@ -12,10 +12,13 @@ namespace HeteroBatch.Engine.Execution;
 /// (<c>DistributedInference.MachinePipelineRun</c>), so an option handled here works on one machine and across machines.
 /// </summary>
 /// <typeparam name="TMissing">What the table lacks: a unit, or a machine with some of its units.</typeparam>
-internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? givenPlan, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken)
+internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? givenPlan, IOutputWriter output, CancellationToken cancellationToken)
 {
     protected RunOptions Options { get; } = options;
-    protected IProgress<ExecutionProgress>? Progress { get; } = progress;
+    /// <summary>Where the run says what it does.</summary>
+    protected IOutputWriter Output { get; } = output;
+    /// <summary>The progress part of <see cref="Output"/>.</summary>
+    protected IProgress<ExecutionProgress> Progress { get; } = output.AsProgress();
     protected CancellationToken CancellationToken { get; } = cancellationToken;
 
     public InferenceResult Run()
@@ -29,7 +32,11 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
         try
         {
             BatchPlan plan;
-            if (givenPlan is not null) plan = CheckPlan(givenPlan, batchSize);
+            if (givenPlan is not null)
+            {
+                plan = CheckPlan(givenPlan, batchSize);
+                Output.WriteVerbose($"Running the given plan for {batchSize} items. {PlanText.Describe(plan)}");
+            }
             else
             {
                 var store = new PerfTableStore(Options.PerfTablePath);
@@ -38,16 +45,27 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
                 {
                     if (Options.NoAutoProfile) throw MissingProfile(store.Path, missing);
                     store.CheckWritable(); // a read-only table location fails now, not after profiling
+                    var profileOptions = ProfileOptionsFor(batchSize);
+                    Output.WriteVerbose($"Profiling {Names(missing)} for model '{Options.Model}': the perf table {store.Path} has no rows for them " +
+                        $"with this run's options. Batch sizes {(profileOptions.BatchSizes is { } sizes ? string.Join(", ", sizes) : $"of the default grid up to {profileOptions.MaxBatchSize}")}; " +
+                        "each row is saved as soon as it is measured.");
                     // Rows are kept as they are measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
                     var gate = new object();
-                    Profile(missing, ProfileOptionsFor(batchSize), rows =>
+                    int saved = 0;
+                    Profile(missing, profileOptions, rows =>
                     {
-                        lock (gate) store.Merge(rows, cancellationToken: CancellationToken.None);
+                        lock (gate)
+                        {
+                            store.Merge(rows, cancellationToken: CancellationToken.None);
+                            saved += rows.Count;
+                        }
                     });
+                    Output.WriteVerbose($"Saved {saved} profiled row(s) to the perf table {store.Path}.");
                 }
                 CancellationToken.ThrowIfCancellationRequested();
                 Report(ExecutionStage.Planning, PlanningActivity(batchSize));
                 plan = Plan(store.Read(), batchSize);
+                Output.WriteVerbose($"Planned {batchSize} items with {Options.Algorithm}. {PlanText.Describe(plan)}");
             }
             result = Execute(plan, planned: givenPlan is null);
         }
@@ -61,12 +79,15 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
             var full = Path.GetFullPath(Options.OutputPath);
             result.GetOutput()!.SaveNpy(full);
             result = result with { OutputPath = full };
+            Output.WriteVerbose($"Wrote the outputs, shape [{string.Join(", ", result.OutputShape)}], to {full}.");
         }
         if (Options.UpdatePerfTable)
         {
             Report(ExecutionStage.UpdatingTable, "folding measured times into the perf table");
             var measured = Measured(result);
-            if (measured.Count > 0) new PerfTableStore(Options.PerfTablePath).Fold(measured, Options.FoldWeight, cancellationToken: CancellationToken);
+            var store = new PerfTableStore(Options.PerfTablePath);
+            if (measured.Count > 0) store.Fold(measured, Options.FoldWeight, cancellationToken: CancellationToken);
+            Output.WriteVerbose($"Folded {measured.Count} measured row(s) into the perf table {store.Path} (weight {Options.FoldWeight}).");
         }
         Report(ExecutionStage.Done, "done", 100);
         return result;
@@ -92,6 +113,8 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
     protected abstract BatchPlan CheckPlan(BatchPlan plan, int batchSize);
     /// <summary>What the table lacks to plan the run (with this run's model and options).</summary>
     protected abstract IReadOnlyList<TMissing> Missing(IReadOnlyList<PerfEntry> table);
+    /// <summary>What is missing, by name (for messages).</summary>
+    protected abstract string Names(IReadOnlyList<TMissing> missing);
     /// <summary>The MissingProfile error of -NoAutoProfile, naming what is missing and how to profile it.</summary>
     protected abstract HeteroBatchException MissingProfile(string tablePath, IReadOnlyList<TMissing> missing);
     /// <summary>Profiles what is missing with <paramref name="profileOptions"/>; <paramref name="keep"/> takes rows as they come.</summary>
@@ -105,5 +128,5 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
     protected abstract IReadOnlyList<PerfEntry> Measured(InferenceResult result);
 
     protected void Report(ExecutionStage stage, string activity, int percent = -1) =>
-        Progress?.Report(new ExecutionProgress { Stage = stage, Activity = activity, PercentComplete = percent });
+        Output.WriteProgress(new ExecutionProgress { Stage = stage, Activity = activity, PercentComplete = percent });
 }

@@ -21,9 +21,9 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
     private BatchInput? _input;
     private IReadOnlyList<PerfEntry> _rows = Array.Empty<PerfEntry>();
 
-    public UnitPipelineRun(InferenceRequest request, PipelineServices services, IProgress<ExecutionProgress>? progress, CancellationToken cancellationToken,
+    public UnitPipelineRun(InferenceRequest request, PipelineServices services, IOutputWriter output, CancellationToken cancellationToken,
         (ModelInfo Model, IReadOnlyList<ComputeUnit> Units)? resolved = null)
-        : base(request, request.Plan, progress, cancellationToken)
+        : base(request, request.Plan, output, cancellationToken)
     {
         _request = request;
         _services = services;
@@ -42,6 +42,14 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
     protected override void Resolve()
     {
         if (_model is null) Use(InferencePipeline.ResolveModel(_request, CancellationToken), InferencePipeline.ResolveUnits(_request));
+        Output.WriteVerbose($"Model '{_model!.Name}' ({_model.ShortHash}, {_model.Path}).");
+        Output.WriteVerbose($"Units of this run: {string.Join(", ", _units.Select(u => $"{u.Id} ({u.Name}{(_options[u.Id].Key is { Length: > 0 } key ? $", options {key}" : "")})"))}" +
+            (_request.Units is { Count: > 0 } ? " (as asked)." : " (every available unit)."));
+        foreach (var failure in ComputeUnitDiscovery.ProbeFailures)
+            Output.WriteWarning($"{failure} Units of that kind are left out; Get-ComputeUnit -Refresh probes again.");
+        if (_request.Units is not { Count: > 0 })
+            foreach (var skipped in ComputeUnitDiscovery.Discover().Where(u => !u.Available))
+                Output.WriteVerbose($"Skipped unit {skipped.Id} ({skipped.Name}): {skipped.Reason ?? "not available"}.");
     }
 
     protected override int LoadInput()
@@ -70,6 +78,8 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
         return _units.Where(u => !rows.Any(r => InferencePipeline.SameUnit(r, u) && r.Status == PerfStatus.Ok)).ToList();
     }
 
+    protected override string Names(IReadOnlyList<ComputeUnit> missing) => string.Join(", ", missing.Select(u => u.Id));
+
     protected override HeteroBatchException MissingProfile(string tablePath, IReadOnlyList<ComputeUnit> missing) =>
         new(ExecutionErrorIds.MissingProfile, ErrorKind.ObjectNotFound,
             $"The perf table {tablePath} has no measurements of model '{_model.Name}' on {string.Join(", ", missing.Select(u => u.Id))} " +
@@ -96,8 +106,8 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
             ? _units.ToDictionary(u => u.Id, u => _rows.Where(r => InferencePipeline.SameUnit(r, u) && r.Status == PerfStatus.Ok).Select(r => r.BatchSize).Distinct().ToArray(),
                 StringComparer.OrdinalIgnoreCase)
             : null;
-        var result = executor.Execute(new ExecutionRequest { Plan = plan, Model = _model, Units = _units, Input = input, UnitOptions = _options, WarmSizes = warmSizes },
-            Progress, CancellationToken);
+        var result = executor.Run(new ExecutionRequest { Plan = plan, Model = _model, Units = _units, Input = input, UnitOptions = _options, WarmSizes = warmSizes },
+            Output, CancellationToken);
         if (planned && InferencePipeline.WholeCpuBaseline(_request, _model, _units, input.Count, plan, _services, CancellationToken) is { } best)
             result = result with { BestSingleUnit = best.Unit, BestSingleUnitMs = best.Ms };
         return result;

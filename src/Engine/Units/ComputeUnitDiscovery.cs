@@ -14,6 +14,7 @@ public sealed class ComputeUnitCatalog
     private readonly IReadOnlyList<IComputeUnitProvider> _providers;
     private readonly object _gate = new();
     private IReadOnlyList<ComputeUnit>? _cached;
+    private IReadOnlyList<string> _probeFailures = Array.Empty<string>();
 
     public ComputeUnitCatalog(IEnumerable<IComputeUnitProvider> providers)
     {
@@ -35,6 +36,13 @@ public sealed class ComputeUnitCatalog
             if (_cached is null || refresh) _cached = Probe();
             return _cached;
         }
+    }
+
+    /// <summary>Providers that broke in the last probe, each as a sentence ("CUDA discovery failed: ..."): their units are
+    /// missing from <see cref="Discover(bool)"/>. Callers tell the user (the engine writes nowhere itself).</summary>
+    public IReadOnlyList<string> ProbeFailures
+    {
+        get { lock (_gate) return _probeFailures; }
     }
 
     public IReadOnlyList<ComputeUnit> Discover(ComputeUnitKind kind, bool refresh = false) =>
@@ -71,15 +79,17 @@ public sealed class ComputeUnitCatalog
     private IReadOnlyList<ComputeUnit> Probe()
     {
         var units = new List<ComputeUnit>();
+        var failures = new List<string>();
         foreach (var provider in _providers)
         {
             // A provider that breaks must not hide the others (the CPU always works).
             try { units.AddRange(provider.Discover()); }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                System.Diagnostics.Trace.TraceWarning($"HeteroBatch: {provider.Family} discovery failed: {ex.Message}");
+                failures.Add($"{provider.Family} discovery failed: {ex.Message}");
             }
         }
+        _probeFailures = failures.AsReadOnly();
         return units.AsReadOnly();
     }
 }
@@ -100,6 +110,9 @@ public static class ComputeUnitDiscovery
     public static IReadOnlyList<ComputeUnit> Discover(bool refresh = false) => Catalog.Discover(refresh);
 
     public static IReadOnlyList<ComputeUnit> Discover(ComputeUnitKind kind, bool refresh = false) => Catalog.Discover(kind, refresh);
+
+    /// <summary>Providers that broke in the last probe (see <see cref="ComputeUnitCatalog.ProbeFailures"/>).</summary>
+    public static IReadOnlyList<string> ProbeFailures => Catalog.ProbeFailures;
 
     /// <summary>The unit with this id; throws HeteroBatchException "UnitNotFound" listing the ids present.</summary>
     public static ComputeUnit Find(string id) => Catalog.Find(id);

@@ -271,13 +271,14 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
             })), ProgressQuiet);
             try
             {
-                if (targets is null) return InferencePipeline.Run(new InferenceRequest(options, input, Plan), progress, ct);
+                var output = OutputTo(sink, progress);
+                if (targets is null) return InferencePipeline.Run(new InferenceRequest(options, input, Plan), output, ct);
                 progress.Report(new ExecutionProgress { Stage = ExecutionStage.Resolving, Activity = "connecting to the machines" });
                 // Units named localhost/... (or by this machine's name) run here, in process, beside the remote ones.
                 bool includeLocal = options.Units?.Any(u => UnitAddress.Parse(u) is { HasMachine: true } a && UnitAddress.IsThisMachine(a.MachineName)) == true;
                 using var machines = RemoteMachines.Open(targets, ct);
                 if (includeLocal) machines.AddLocal();
-                return DistributedInference.Run(new DistributedRequest(options, machines.Runners, input, Plan), progress, ct);
+                return DistributedInference.Run(new DistributedRequest(options, machines.Runners, input, Plan), output, ct);
             }
             catch (HeteroBatch.Engine.Errors.HeteroBatchException ex) when (ex.ErrorId == ExecutionErrorIds.MissingProfile && targets is null)
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Execution;
 
 namespace HeteroBatch.PS.Infrastructure;
 
@@ -164,6 +165,10 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
             report(value);
         });
     }
+
+    /// <summary>The engine's output channel for work run by <see cref="RunEngine{T}"/>: verbose and warnings to this cmdlet's
+    /// streams, progress to <paramref name="progress"/>.</summary>
+    private protected IOutputWriter OutputTo(PipelineSink sink, IProgress<ExecutionProgress> progress) => new CmdletOutputWriter(this, sink.Post, progress);
 
     /// <summary>Queues the final Completed record of a progress activity.</summary>
     protected void PostProgressCompleted(PipelineSink sink, int activityId, string activity) =>

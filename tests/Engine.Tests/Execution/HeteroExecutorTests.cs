@@ -18,11 +18,11 @@ public sealed class HeteroExecutorTests
     private readonly ITestOutputHelper _log;
     public HeteroExecutorTests(ITestOutputHelper log) => _log = log;
 
-    private static ModelInfo Model => ExecutionTestModels.Small;
-    private static readonly IReadOnlyList<ComputeUnit> Slices = ThreadBudget.SplitCpu(CpuUnit(), 2, threadsPerSlice: 1);
+    internal static ModelInfo Model => ExecutionTestModels.Small;
+    internal static readonly IReadOnlyList<ComputeUnit> Slices = ThreadBudget.SplitCpu(CpuUnit(), 2, threadsPerSlice: 1);
     private static readonly IReadOnlyList<ComputeUnit> Whole = new[] { CpuUnit() };
     // One intra-op thread everywhere: the reference and the split runs compute each item the same way.
-    private static readonly BackendOptions OneThread = new() { IntraOpThreads = 1 };
+    internal static readonly BackendOptions OneThread = new() { IntraOpThreads = 1 };
 
     internal static ComputeUnit CpuUnit() => ComputeUnitDiscovery.Find("cpu");
 

@@ -37,6 +37,16 @@ Describe 'Measure-BatchProfile' {
         Get-KeyText $saved | Should -Be (Get-KeyText $rows)
     }
 
+    It 'profiles each piped record that brings its own model as a job of its own' {
+        $other = Join-Path (Split-Path $table) 'other-net.onnx'
+        Copy-Item (Get-HeteroModel tinynet).Path $other
+        $rows = @([pscustomobject]@{ Model = 'tinynet' }, [pscustomobject]@{ Model = $other } |
+            Measure-BatchProfile -Unit cpu -BatchSize 1, 2 -Repeat 1 -Warmup 0 -NoRefine)
+        $rows.Count | Should -Be 4
+        @($rows.Model | Select-Object -Unique) | Should -Be @('tinynet', 'other-net')
+        $rows.BatchSize | Should -Be @(1, 2, 1, 2)
+    }
+
     It 'writes progress and ends with a Completed record' {
         $ps = [powershell]::Create()
         $null = $ps.AddScript("Import-Module '$manifest'; Measure-BatchProfile -Model tinynet -Unit cpu -BatchSize 1,2 -Repeat 1 -Warmup 0 -NoRefine")

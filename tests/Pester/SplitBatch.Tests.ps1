@@ -61,6 +61,28 @@ Describe 'Split-Batch' {
         $plan.Shares.Unit | Sort-Object | Should -Be @('CPU', 'GPU')
     }
 
+    It 'plans every row of a jobs file, one plan per piped record (Import-Csv jobs.csv | Split-Batch)' {
+        $jobs = Join-Path (Split-Path $table) 'jobs.csv'
+        @(
+            [pscustomobject]@{ Model = 'resnet-50'; BatchSize = 10; MachineName = 'paper-i7' }
+            [pscustomobject]@{ Model = 'resnet-50'; BatchSize = 50; MachineName = 'paper-i7' }
+            [pscustomobject]@{ Model = 'resnet-50'; BatchSize = 100; MachineName = 'paper-i7' }
+        ) | Export-Csv $jobs
+        $plans = @(Import-Csv $jobs | Split-Batch -Path $table)
+        $plans.Count | Should -Be 3
+        $plans.BatchSize | Should -Be @(10, 50, 100)
+        foreach ($p in $plans) {
+            ($p.Shares | Measure-Object Items -Sum).Sum | Should -Be $p.BatchSize
+            $p.Shares.Unit | Sort-Object | Should -Be @('CPU', 'GPU', 'IGPU')
+        }
+        # A record's own units: the job plans over them only.
+        $two = @([pscustomobject]@{ Model = 'resnet-50'; BatchSize = 8; Unit = 'GPU' }, [pscustomobject]@{ Model = 'resnet-50'; BatchSize = 9; Unit = 'CPU' } |
+            Split-Batch -MachineName paper-i7 -Path $table)
+        $two.Count | Should -Be 2
+        $two[0].Shares.Unit | Should -Be 'GPU'
+        $two[1].Shares.Unit | Should -Be 'CPU'
+    }
+
     It 'lists a unit that gets nothing with a reason' {
         $plan = Split-Batch -Model resnet-50 -BatchSize 2 -Unit CPU, GPU -MachineName paper-i7 -Path $table
         $idle = $plan.Shares | Where-Object Items -eq 0

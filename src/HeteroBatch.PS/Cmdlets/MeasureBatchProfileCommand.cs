@@ -102,17 +102,42 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
     protected override string? InterruptedNote => _savedTo is null ? null
         : $"The {_saved} row(s) measured before it are saved in '{_savedTo}'; run the command again to complete the profile.";
 
+    private string _modelGiven = "";
+    private bool _profiledRecords;
+
+    protected override void BeginProcessing() => _modelGiven = Model;
+
     protected override void ProcessRecord()
     {
+        if (MyInvocation.ExpectingInput && Model != _modelGiven)
+        {
+            // A record that brings its own model (Import-Csv models.csv | Measure-BatchProfile): one profile per record.
+            _profiledRecords = true;
+            Profile(Unit ?? Array.Empty<string>());
+            return;
+        }
         if (Unit is not null) _unitIds.AddRange(Unit);
     }
 
     protected override void EndProcessing()
     {
+        // Units piped for one model (Get-ComputeUnit | Measure-BatchProfile -Model m) make one job, profiled here.
+        if (_profiledRecords && _unitIds.Count == 0) return;
+        Profile(_unitIds);
+    }
+
+    private void Profile(IReadOnlyList<string> unitIds)
+    {
         var store = Save ? PerfTableCmdletSupport.OpenStore(this, Path) : null;
         if (store is not null && !ShouldProcess(store.Path, $"Save the profile of {Model}")) store = null;
-        var modelArgument = ModelArgument.Resolve(this, Model);
-        var options = new ProfileOptions
+        var options = new RunOptions
+        {
+            Model = ModelArgument.Resolve(this, Model),
+            Precision = Precision,
+            Units = unitIds.ToArray(),
+            BackendOptions = BackendOptionArguments.Build(ThreadCount, BackendOption),
+        };
+        var profileOptions = new ProfileOptions
         {
             BatchSizes = ParameterSetName == ExplicitSet ? BatchSize : null,
             MaxBatchSize = MaxBatchSize,
@@ -122,7 +147,6 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             Refine = !NoRefine,
             RefineTolerance = Tolerance,
             Seed = Seed,
-            BackendOptions = BackendOptionArguments.Build(ThreadCount, BackendOption),
         };
         var activityId = NewActivityId();
         var activity = $"Measure-BatchProfile {Model}";
@@ -132,16 +156,6 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             // A table that cannot be written fails now, not after minutes of profiling.
             store?.CheckWritable();
             _savedTo = store?.Path;
-            var model = ModelResolver.Resolve(modelArgument);
-            if (Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, cancellationToken: ct);
-            var units = _unitIds.Count > 0
-                ? _unitIds.Distinct(StringComparer.OrdinalIgnoreCase).Select(ComputeUnitDiscovery.Find).ToList()
-                : ComputeUnitDiscovery.Discover().Where(u => u.Available).ToList();
-            // The same per-unit options Invoke-HeteroInference runs with (a CPU beside GPUs leaves a core per GPU),
-            // so the rows measured here are the rows inference plans from: the table keys on the options.
-            var context = ComputeUnitDiscovery.Discover().Where(u => u.Available).Concat(units).DistinctBy(u => u.Id).ToList();
-            var perUnit = ThreadBudget.OptionsFor(context, options.BackendOptions);
-            var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
             var progress = ProgressTo<ProfileProgress>(p => sink.Post(() => WriteProgress(new ProgressRecord(activityId, activity,
                 $"unit {p.Unit}, batch {p.BatchSize} ({p.Phase}), point {p.PointsDone}/{p.PointsTotal}")
             {
@@ -149,19 +163,16 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             })));
             try
             {
-                foreach (var unit in units)
+                UnitProfiler.Profile(options, profileOptions, row =>
                 {
-                    foreach (var row in profiler.Profile(model, unit, options with { BackendOptions = perUnit[unit.Id] }, progress, ct))
+                    // Saved as soon as measured, and not cancelled: a Ctrl+C right after a point keeps it.
+                    if (store is not null)
                     {
-                        // Saved as soon as measured, and not cancelled: a Ctrl+C right after a point keeps it.
-                        if (store is not null)
-                        {
-                            store.Merge(new[] { row }, cancellationToken: CancellationToken.None);
-                            Interlocked.Increment(ref _saved);
-                        }
-                        sink.Post(() => WriteObject(row));
+                        store.Merge(new[] { row }, cancellationToken: CancellationToken.None);
+                        Interlocked.Increment(ref _saved);
                     }
-                }
+                    sink.Post(() => WriteObject(row));
+                }, progress, ct);
             }
             finally
             {
@@ -169,5 +180,4 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             }
         }, Model);
     }
-
 }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Security.Cryptography;
 using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Planning;
@@ -63,14 +62,27 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
     [Alias("TablePath")]
     public string? Path { get; set; }
 
+    private string _modelGiven = "";
+    private int _batchSizeGiven;
+    private bool _plannedRecords;
+
     protected override void BeginProcessing()
     {
-        // Machines named on the command line (piped records bind theirs one record at a time, in ProcessRecord).
+        // What the command line gave (piped records bind theirs one record at a time, in ProcessRecord).
         _machinesGiven = MachineName;
+        _modelGiven = Model;
+        _batchSizeGiven = BatchSize;
     }
 
     protected override void ProcessRecord()
     {
+        if (MyInvocation.ExpectingInput && (Model != _modelGiven || BatchSize != _batchSizeGiven))
+        {
+            // A record that brings its own job (Import-Csv jobs.csv | Split-Batch): one plan per record, with its units.
+            _plannedRecords = true;
+            WritePlan(Unit ?? Array.Empty<string>(), MachineName ?? Array.Empty<string>(), Array.Empty<(string, string)>());
+            return;
+        }
         if (MyInvocation.ExpectingInput && MachineName is { Length: 1 } piped && !ReferenceEquals(MachineName, _machinesGiven))
         {
             // A record from the pipeline with its machine (Get-ComputeUnit -Session): keep which machine each unit is on.
@@ -82,15 +94,25 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
 
     protected override void EndProcessing()
     {
+        // Units piped for one model (Get-ComputeUnit | Split-Batch -Model m -BatchSize n) make one job, planned here.
+        if (_plannedRecords && _units.Count == 0 && _piped.Count == 0) return;
+        WritePlan(_units, _machinesGiven ?? Array.Empty<string>(), _piped);
+    }
+
+    private void WritePlan(IReadOnlyList<string> units, IReadOnlyList<string> machines, IReadOnlyList<(string Machine, string Unit)> piped)
+    {
         var store = PerfTableCmdletSupport.OpenStore(this, Path);
-        var modelArgument = ModelArgument.Resolve(this, Model);
+        var request = new TablePlanRequest
+        {
+            Model = ModelArgument.Resolve(this, Model), Precision = Precision, BatchSize = BatchSize, Units = units.ToArray(),
+            Machines = machines.ToArray(), UnitsOnMachines = piped.ToArray(), BackendOptions = BackendOptions, Algorithm = Algorithm,
+        };
         var plan = RunEngine((_, ct) =>
         {
             var rows = store.Read().Entries;
-            CheckModelExists(modelArgument, rows);
             try
             {
-                return Plan(rows, modelArgument, ct);
+                return TablePlanner.Plan(rows, request, ct);
             }
             catch (MissingProfileException missing) when (missing.MachineName is null || UnitAddress.IsThisMachine(missing.MachineName))
             {
@@ -98,18 +120,6 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             }
         }, Model);
         WriteObject(plan);
-    }
-
-    /// <summary>
-    /// A file that does not exist, or a bare name that is neither a zoo name nor a model of the table, is ModelNotFound
-    /// (not MissingProfile: profiling cannot help).
-    /// </summary>
-    private static void CheckModelExists(string modelArgument, IReadOnlyList<PerfEntry> rows)
-    {
-        if (ModelZoo.TryGetCanonicalName(modelArgument, out _) || File.Exists(modelArgument)) return;
-        bool isPath = System.IO.Path.IsPathRooted(modelArgument);
-        if (!isPath && rows.Any(r => string.Equals(r.Model, modelArgument, StringComparison.OrdinalIgnoreCase))) return;
-        ModelResolver.Resolve(modelArgument); // throws ModelNotFound, naming the file or listing the zoo
     }
 
     /// <summary>
@@ -131,93 +141,5 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             threads = parsed.IntraOpThreads;
         var command = MissingProfileException.ProfileCommand(Model, missing.MissingUnits, Path, Precision == ModelPrecision.Half, threads);
         return new MissingProfileException(missing.Model, missing.MissingUnits, missing.MachineName, command);
-    }
-
-    private BatchPlan Plan(IReadOnlyList<PerfEntry> rows, string modelArgument, CancellationToken ct)
-    {
-        var (name, hash) = Precision == ModelPrecision.Half ? HalfIdentity(modelArgument, ct) : ModelIdentity(modelArgument);
-        var pipedMachines = _piped.Select(p => p.Machine).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        var ids = _units.Select(UnitAddress.Parse).ToList();
-        var machines = (_machinesGiven ?? Array.Empty<string>()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        if (ids.Any(a => a.HasMachine) || machines.Count > 1 || pipedMachines.Count > 1)
-        {
-            ids.AddRange(_piped.Select(p => new UnitAddress(p.Machine, p.Unit)));
-            return MachinePlanner.Plan(rows, name, hash, AcrossMachines(rows, name, hash, ids, machines), BatchSize, Algorithm, BackendOptions, ct);
-        }
-
-        // One machine: the units given or piped, on the machine given or piped (default this one).
-        var machine = machines.FirstOrDefault() ?? pipedMachines.FirstOrDefault();
-        var unitIds = _units.Concat(_piped.Select(p => p.Unit)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-        IReadOnlyList<string> units = unitIds.Length > 0 ? unitIds : DefaultUnits(rows, name, hash, ref machine);
-        machine ??= Environment.MachineName;
-        return BatchPlanner.Plan(rows, new PlanRequest
-        {
-            Model = name, ModelHash = hash, BatchSize = BatchSize, Units = units, MachineName = machine,
-            BackendOptions = BackendOptions, Algorithm = Algorithm,
-        }, ct);
-    }
-
-    /// <summary>
-    /// The machines and units of a plan across machines: node1/cpu names one machine's unit; a plain id is that unit on
-    /// every machine named; a machine named (by -MachineName or an id) without units of its own takes all of its units
-    /// in the table for the model. Names are matched to the table's spelling; localhost means this machine.
-    /// </summary>
-    private static List<MachineUnits> AcrossMachines(IReadOnlyList<PerfEntry> rows, string model, string hash, List<UnitAddress> ids, List<string> machinesGiven)
-    {
-        string Canonical(string machine)
-        {
-            if (UnitAddress.IsThisMachine(machine)) machine = Environment.MachineName;
-            return rows.Select(r => r.MachineName).FirstOrDefault(m => string.Equals(m, machine, StringComparison.OrdinalIgnoreCase)) ?? machine;
-        }
-
-        var order = new List<string>();
-        foreach (var m in machinesGiven.Concat(ids.Where(a => a.HasMachine).Select(a => a.MachineName!)).Select(Canonical))
-            if (!order.Contains(m, StringComparer.OrdinalIgnoreCase)) order.Add(m);
-        var plain = ids.Where(a => !a.HasMachine).Select(a => a.Unit).ToList();
-        var result = new List<MachineUnits>();
-        foreach (var machine in order)
-        {
-            var units = ids.Where(a => a.HasMachine && string.Equals(Canonical(a.MachineName!), machine, StringComparison.OrdinalIgnoreCase))
-                .Select(a => a.Unit).Concat(plain).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            if (units.Count == 0)
-            {
-                string? m = machine;
-                units = DefaultUnits(rows, model, hash, ref m).ToList();
-            }
-            result.Add(new MachineUnits { MachineName = machine, Units = units });
-        }
-        return result;
-    }
-
-    /// <summary>The fp16 conversion is a model of its own: plan by its name and hash.</summary>
-    private static (string Name, string Hash) HalfIdentity(string modelArgument, CancellationToken ct)
-    {
-        var half = HalfPrecision.ToHalf(ModelResolver.Resolve(modelArgument), cancellationToken: ct);
-        return (half.Name, half.Hash);
-    }
-
-    /// <summary>A zoo name plans by name (no need to generate the network); a file plans by its content hash.</summary>
-    internal static (string Name, string Hash) ModelIdentity(string modelArgument)
-    {
-        if (ModelZoo.TryGetCanonicalName(modelArgument, out var canonical)) return (canonical, "");
-        if (File.Exists(modelArgument))
-        {
-            using var stream = File.OpenRead(modelArgument);
-            return (System.IO.Path.GetFileNameWithoutExtension(modelArgument), Convert.ToHexStringLower(SHA256.HashData(stream)));
-        }
-        return (modelArgument, "");
-    }
-
-    private static IReadOnlyList<string> DefaultUnits(IReadOnlyList<PerfEntry> rows, string model, string hash, ref string? machine)
-    {
-        if (machine is not null)
-        {
-            var m = machine;
-            return rows.Where(r => string.Equals(r.MachineName, m, StringComparison.OrdinalIgnoreCase)
-                                   && (hash.Length > 0 ? r.ModelHash == hash || (r.ModelHash.Length == 0 && r.Model == model) : string.Equals(r.Model, model, StringComparison.OrdinalIgnoreCase)))
-                .Select(r => r.Unit).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-        }
-        machine = Environment.MachineName;
-        return ComputeUnitDiscovery.Discover().Where(u => u.Available).Select(u => u.Id).ToArray();
     }
 }

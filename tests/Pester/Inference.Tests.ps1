@@ -185,6 +185,23 @@ Describe 'Invoke-HeteroInference' {
         @(Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 9 -Path $t 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -Be 0
     }
 
+    It 'gives back its cached sessions and worker threads when the module is removed' {
+        $module = Join-Path (Get-TestModulePath) 'HeteroBatch.psd1'
+        $t = New-TestTablePath
+        # A process of its own: removing the module here would unload it for the other tests.
+        $answer = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "
+            Import-Module '$module'
+            `$null = Invoke-HeteroInference -Model tinynet -Unit cpu -BatchSize 4 -Path '$t'
+            `$before = '{0},{1}' -f [HeteroBatch.Engine.Backends.SessionCache]::Shared.Count, [HeteroBatch.Engine.Execution.EngineResources]::WorkerCount
+            Remove-Module HeteroBatch
+            `$after = '{0},{1}' -f [HeteroBatch.Engine.Backends.SessionCache]::Shared.Count, [HeteroBatch.Engine.Execution.EngineResources]::WorkerCount
+            `"`$before;`$after`"
+        "
+        $before, $after = "$answer".Trim().Split(';')
+        $before.Split(',') | ForEach-Object { [int]$_ | Should -BeGreaterThan 0 }
+        $after | Should -Be '0,0'
+    }
+
     It 'changes nothing with -WhatIf: no profile saved, no output written' {
         $t = New-TestTablePath
         $out = Join-Path (Split-Path $t) 'whatif.npy'

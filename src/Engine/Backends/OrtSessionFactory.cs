@@ -73,7 +73,7 @@ internal static class OrtSessionFactory
     {
         if (!File.Exists(model.Path))
             throw new HeteroBatchException("ModelNotFound", ErrorKind.ObjectNotFound,
-                $"The ONNX file of {model.Name} is missing: {model.Path}. Resolve the model again (Get-Model) to rebuild it.",
+                $"The ONNX file of {model.Name} is missing: {model.Path}. Resolve the model again (Get-HeteroModel) to rebuild it.",
                 model.Path);
         InferenceSession session;
         try

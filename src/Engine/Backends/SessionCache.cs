@@ -48,17 +48,6 @@ public sealed class SessionCache : IDisposable
         }
     }
 
-    public bool TryGet(ModelInfo model, ComputeUnit unit, BackendOptions options, out IInferenceSession? session)
-    {
-        session = null;
-        if (_sessions.TryGetValue(SessionKey.For(model, unit, options), out var lazy) && lazy.IsValueCreated)
-        {
-            session = lazy.Value;
-            return true;
-        }
-        return false;
-    }
-
     /// <summary>Closes and forgets the sessions whose key matches (e.g. all of one unit after it failed).</summary>
     public int Evict(Func<SessionKey, bool> predicate)
     {

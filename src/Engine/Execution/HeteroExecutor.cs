@@ -195,6 +195,7 @@ public sealed class HeteroExecutor
                         {
                             state.Error ??= e;
                             state.Failed = true;
+                            ReleaseSession(state);
                         }
                     }
                     finally
@@ -297,9 +298,18 @@ public sealed class HeteroExecutor
                     // The first error is the one worth reporting; later ones only say the unit was already down.
                     state.Error ??= e;
                     state.Failed = true;
+                    ReleaseSession(state);
                 }
                 _lanes.Complete(a, position, e);
             }
+        }
+
+        /// <summary>A failed unit's session (out of memory, a broken device context) is not reused: the next run opens a
+        /// fresh one. Runs on the unit's worker, so no other run is using it.</summary>
+        private void ReleaseSession(UnitState state)
+        {
+            try { _sessions.Release(_request.Model, state.Unit, state.Options); }
+            catch (Exception) { /* closing a broken session may fail too; the run goes on */ }
         }
 
         private IReadOnlyList<Assignment> Replan(int from, int to, string failedUnit, Replanner replanner)

@@ -13,6 +13,10 @@ public interface ISessionProvider
 {
     /// <summary>Called on the unit's worker thread before each of its assignments.</summary>
     IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options);
+
+    /// <summary>The unit failed (e.g. out of GPU memory): its session is not to be handed out again; the next
+    /// <see cref="Acquire"/> opens a fresh one. Called on the unit's worker thread. Default: nothing to release.</summary>
+    void Release(ModelInfo model, ComputeUnit unit, BackendOptions options) { }
 }
 
 /// <summary>Sessions from a <see cref="BackendRegistry"/>'s cache: loaded once per (model, unit, options) for the process.</summary>
@@ -26,4 +30,11 @@ public sealed class CachedSessionProvider : ISessionProvider
     public static CachedSessionProvider Default { get; } = new();
 
     public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => _registry.OpenSession(model, unit, options);
+
+    /// <summary>Closes and forgets the unit's cached session of <paramref name="model"/> with <paramref name="options"/>.</summary>
+    public void Release(ModelInfo model, ComputeUnit unit, BackendOptions options)
+    {
+        var key = SessionKey.For(model, unit, options);
+        _registry.Cache.Evict(k => k == key);
+    }
 }

@@ -33,6 +33,23 @@ internal sealed class UnitWorker
     /// <summary>The worker of the unit named <paramref name="key"/> (machine/unit id), started on first use.</summary>
     public static UnitWorker For(string key) => Workers.GetOrAdd(key, k => new UnitWorker(k));
 
+    /// <summary>Ends every worker's thread once the work queued on it is done (the module is being removed); a later run
+    /// starts fresh workers. Returns how many were stopped.</summary>
+    public static int StopAll()
+    {
+        int stopped = 0;
+        foreach (var (key, worker) in Workers.ToArray())
+        {
+            if (!Workers.TryRemove(new KeyValuePair<string, UnitWorker>(key, worker))) continue;
+            worker._queue.CompleteAdding();
+            stopped++;
+        }
+        return stopped;
+    }
+
+    /// <summary>How many unit workers are running.</summary>
+    public static int Count => Workers.Count;
+
     /// <summary>Queues <paramref name="work"/>; it runs on the worker's thread after the items queued before it.
     /// The work must catch its own exceptions; any that escape are dropped so the worker lives on.</summary>
     public void Post(Action<UnitWorker> work) => _queue.Add(work);

@@ -6,7 +6,7 @@ using HeteroBatch.Engine.Errors;
 
 namespace HeteroBatch.Engine.Table;
 
-/// <summary>A one-row edit (Set-PerfEntry): the numbers of one unit at one batch size of one model.</summary>
+/// <summary>A one-row edit (Set-PerfTable with -Model, -Unit, -BatchSize and the numbers): one unit at one batch size of one model.</summary>
 public sealed record PerfEntryEdit
 {
     /// <summary>Model name or hash (prefix of 8+ hex digits allowed) of the row to edit; the name of a new row.</summary>

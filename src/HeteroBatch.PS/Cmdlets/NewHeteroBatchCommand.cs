@@ -12,7 +12,7 @@ namespace HeteroBatch.PS.Cmdlets;
 /// synthetic batch, or a float array. Pass it to Invoke-HeteroInference -Batch as often as needed: each call
 /// runs it as it is (no reading, no copy), and a GPU copies it by DMA from the second call on.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "HeteroBatch", DefaultParameterSetName = SyntheticSet)]
+[Cmdlet(VerbsCommon.New, "HeteroBatch", DefaultParameterSetName = SyntheticSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(BatchInput))]
 public sealed class NewHeteroBatchCommand : HeteroBatchCmdlet
 {
@@ -58,6 +58,14 @@ public sealed class NewHeteroBatchCommand : HeteroBatchCmdlet
             TensorSet => InputSource.FromArray(InputObject!, InputShape),
             _ => InputSource.Synthetic(BatchSize, Seed),
         };
+        // A loaded batch holds the whole input in memory (pinned) until it is released: a change of state.
+        var what = ParameterSetName switch
+        {
+            FilesSet => $"{InputPath.Length} input path(s)",
+            TensorSet => "the given tensor",
+            _ => $"a synthetic batch of {BatchSize} items (seed {Seed})",
+        };
+        if (!ShouldProcess($"{Model}: {what}", "Load the batch into memory")) return;
         var batch = RunEngine((_, ct) =>
         {
             var model = ModelResolver.Resolve(modelArgument, null, null, ct);

@@ -14,8 +14,6 @@ internal sealed record RemoteTargets
     public string? UserName { get; init; }
     public string? KeyFilePath { get; init; }
     public Hashtable? SshOptions { get; init; }
-
-    public bool Any => Sessions.Count > 0 || HostNames.Count > 0;
 }
 
 /// <summary>The machines of one command, ready to use: sessions checked (or opened) and the module imported on each.</summary>

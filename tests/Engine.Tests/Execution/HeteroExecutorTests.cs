@@ -249,6 +249,15 @@ internal sealed class FailingSessions(ISessionProvider inner, string[] failUnits
         return new Failing(inner.Acquire(model, unit, options), this);
     }
 
+    /// <summary>Units whose sessions the executor released (after they failed), in order.</summary>
+    public List<string> Released { get; } = new();
+
+    public void Release(ModelInfo model, ComputeUnit unit, BackendOptions options)
+    {
+        lock (Released) Released.Add(unit.Id);
+        inner.Release(model, unit, options);
+    }
+
     private sealed class Failing(IInferenceSession session, FailingSessions owner) : IInferenceSession
     {
         public ModelInfo Model => session.Model;

@@ -75,6 +75,21 @@ public sealed class OutputChannelTests : IDisposable
             UnitOptions = HeteroExecutorTests.OptionsOf(HeteroExecutorTests.Slices, HeteroExecutorTests.OneThread),
         }, output, default);
         Assert.Contains(output.Verbose, m => m.StartsWith("unit cpu:1 failed (") && m.Contains("injected") && m.EndsWith("its items 14-19 were re-planned onto unit cpu:0 (6)."));
+        // The failed unit's session is not handed out again: released, and only that unit's.
+        Assert.Equal("cpu:1", Assert.Single(failing.Released.Distinct()));
+    }
+
+    [Fact]
+    public void The_cached_session_of_a_failed_unit_is_closed_and_the_next_run_opens_a_fresh_one()
+    {
+        var unit = HeteroExecutorTests.Slices[1];
+        var model = HeteroExecutorTests.Model;
+        var first = CachedSessionProvider.Default.Acquire(model, unit, HeteroExecutorTests.OneThread);
+        CachedSessionProvider.Default.Release(model, unit, HeteroExecutorTests.OneThread);
+        Assert.DoesNotContain(SessionCache.Shared.Keys, k => k == SessionKey.For(model, unit, HeteroExecutorTests.OneThread));
+        var second = CachedSessionProvider.Default.Acquire(model, unit, HeteroExecutorTests.OneThread);
+        Assert.NotSame(first, second);
+        Assert.Contains(SessionCache.Shared.Keys, k => k == SessionKey.For(model, unit, HeteroExecutorTests.OneThread));
     }
 
     [Fact]

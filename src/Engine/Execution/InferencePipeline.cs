@@ -224,22 +224,3 @@ public static class InferencePipeline
         public void Report(T value) => report(value);
     }
 }
-
-/// <summary>What the planner is given: the model, the batch size, the units and their table rows for this run's options.</summary>
-internal sealed record PlanInputs(ModelInfo Model, int BatchSize, IReadOnlyList<ComputeUnit> Units, IReadOnlyList<PerfEntry> Rows, PlanAlgorithm Algorithm);
-
-/// <summary>The collaborators of the pipeline; tests replace the session provider to inject failures.</summary>
-internal sealed record PipelineServices
-{
-    public required ISessionProvider Sessions { get; init; }
-    public required Func<PlanInputs, CancellationToken, BatchPlan> Plan { get; init; }
-    /// <summary>Re-planner of a run (from the rows it was planned with; none when a plan was given); null = the executor's default.</summary>
-    public required Func<PlanInputs, Replanner?> ReplannerFor { get; init; }
-
-    public static PipelineServices Default { get; } = new()
-    {
-        Sessions = CachedSessionProvider.Default,
-        Plan = PlannerBridge.Plan,
-        ReplannerFor = PlannerBridge.ReplannerFor,
-    };
-}

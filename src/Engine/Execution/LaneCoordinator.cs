@@ -4,13 +4,6 @@ using System.Runtime.ExceptionServices;
 
 namespace HeteroBatch.Engine.Execution;
 
-/// <summary>A contiguous range of the batch handed to one lane of a run (a unit of this machine, or a machine).</summary>
-internal interface ILaneWork
-{
-    int Offset { get; }
-    int Items { get; }
-}
-
 /// <summary>
 /// The coordinator of a run over lanes, written once for the units of this machine (<see cref="HeteroExecutor"/>) and
 /// for machines (<see cref="Distributed.DistributedInference"/>): it posts the planned work to the lanes, drains their

@@ -2,9 +2,6 @@ using HeteroBatch.Engine.Errors;
 
 namespace HeteroBatch.Engine.Planning;
 
-/// <summary>How a planning algorithm split a batch over workers, and why it gave a worker no items.</summary>
-internal sealed record SplitOutcome(int[] Items, double OptimalMakespanMs, string? ZeroReason);
-
 /// <summary>
 /// The planning algorithms over cost curves, one switch for units (<see cref="BatchPlanner"/>) and machines
 /// (<see cref="MachinePlanner"/>): <see cref="ICostCurve"/> makes them the same problem.

@@ -3,35 +3,6 @@ using HeteroBatch.Engine.Planning;
 
 namespace HeteroBatch.Engine.Execution;
 
-/// <summary>A unit that can still take items after another failed, with what is known of its speed.</summary>
-public sealed record ReplanUnit
-{
-    public required string Unit { get; init; }
-    /// <summary>Milliseconds per item: measured in this run when the unit finished chunks, else from the plan; NaN when unknown.</summary>
-    public double MsPerItem { get; init; } = double.NaN;
-    /// <summary>Predicted milliseconds until the unit has finished the work already queued on it.</summary>
-    public double BusyMs { get; init; }
-    /// <summary>Largest batch the unit ran or was planned to run in this run (a safe chunk size); null when unknown.</summary>
-    public int? MaxChunk { get; init; }
-}
-
-/// <summary>Items [Offset, Offset+Items) left unfinished by a failed unit, to be spread over <see cref="Units"/>.</summary>
-public sealed record ReplanRequest
-{
-    public required int Offset { get; init; }
-    public required int Items { get; init; }
-    public required IReadOnlyList<ReplanUnit> Units { get; init; }
-    public required BatchPlan Plan { get; init; }
-    public required ModelInfo Model { get; init; }
-    public required string FailedUnit { get; init; }
-}
-
-/// <summary>
-/// Re-plans a failed unit's unfinished items. Returned shares must tile [Offset, Offset+Items) with units of the
-/// request; a result that does not is replaced by <see cref="ReplanStrategies.WaterFill"/>.
-/// </summary>
-public delegate IReadOnlyList<UnitShare> Replanner(ReplanRequest request);
-
 /// <summary>Built-in re-planning strategies.</summary>
 public static class ReplanStrategies
 {

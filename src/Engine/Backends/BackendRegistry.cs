@@ -36,7 +36,7 @@ public sealed class BackendRegistry
     {
         ArgumentNullException.ThrowIfNull(unit);
         if (_backends.TryGetValue(unit.Backend, out var backend) && backend.Supports(unit)) return backend;
-        throw new HeteroBatchException("BackendNotFound", ErrorKind.NotInstalled,
+        throw new HeteroBatchException(BackendErrorIds.BackendNotFound, ErrorKind.NotInstalled,
             $"No backend '{unit.Backend}' for unit {unit.Id} in this build. Backends present: {string.Join(", ", _backends.Keys)}.",
             unit.Id);
     }

@@ -103,7 +103,7 @@ public static class OrtErrorMapper
             string advice = unit.Kind == ComputeUnitKind.Gpu
                 ? "Use a smaller batch on this GPU, close other programs using its memory (nvidia-smi), or exclude it."
                 : "Use a smaller batch or free memory on this machine.";
-            return new HeteroBatchException("UnitOutOfMemory", ErrorKind.LimitsExceeded,
+            return new HeteroBatchException(BackendErrorIds.UnitOutOfMemory, ErrorKind.LimitsExceeded,
                 $"{unit.Id} ran out of memory running {modelName}{batchText}. {advice} ({FirstLine(message)})",
                 unit.Id, error);
         }
@@ -112,24 +112,24 @@ public static class OrtErrorMapper
         {
             string reason = unit.Reason ?? CudaProviderProbe.Default.Check().Reason
                 ?? "ONNX Runtime's CUDA provider failed to initialise.";
-            return new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
+            return new HeteroBatchException(BackendErrorIds.CudaProviderUnavailable, ErrorKind.NotInstalled,
                 $"{unit.Id} cannot be used: {reason} (ONNX Runtime said: {FirstLine(message)})", unit.Id, error);
         }
 
         if (IsShapeError(message))
         {
-            return new HeteroBatchException("InvalidInputShape", ErrorKind.InvalidArgument,
+            return new HeteroBatchException(Errors.BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"The input does not fit {modelName}{batchText}: {FirstLine(message)}", batchSize ?? (object?)model?.Name, error);
         }
 
         if (stage == OrtStage.Load)
         {
-            return new HeteroBatchException("ModelLoadFailed", ErrorKind.InvalidData,
+            return new HeteroBatchException(BackendErrorIds.ModelLoadFailed, ErrorKind.InvalidData,
                 $"ONNX Runtime could not load {modelName} ({model?.Path}) on {unit.Id}: {FirstLine(message)} Check that the file is a valid ONNX model (opset supported by ONNX Runtime 1.31).",
                 model?.Path, error);
         }
 
-        return new HeteroBatchException("InferenceFailed",
+        return new HeteroBatchException(BackendErrorIds.InferenceFailed,
             unit.Kind == ComputeUnitKind.Gpu ? ErrorKind.DeviceError : ErrorKind.InvalidOperation,
             $"{unit.Id} failed running {modelName}{batchText}: {FirstLine(message)}", unit.Id, error);
     }

@@ -11,7 +11,7 @@ internal static class OrtSessionFactory
     public static InferenceSession Open(ModelInfo model, ComputeUnit unit, SessionOptions sessionOptions)
     {
         if (!File.Exists(model.Path))
-            throw new HeteroBatchException("ModelNotFound", ErrorKind.ObjectNotFound,
+            throw new HeteroBatchException(Models.ModelErrorIds.ModelNotFound, ErrorKind.ObjectNotFound,
                 $"The ONNX file of {model.Name} is missing: {model.Path}. Resolve the model again (Get-HeteroModel) to rebuild it.",
                 model.Path);
         InferenceSession session;
@@ -29,7 +29,7 @@ internal static class OrtSessionFactory
             var inputs = string.Join(", ", session.InputMetadata.Keys);
             var outputs = string.Join(", ", session.OutputMetadata.Keys);
             session.Dispose();
-            throw new HeteroBatchException("ModelLoadFailed", ErrorKind.InvalidData,
+            throw new HeteroBatchException(BackendErrorIds.ModelLoadFailed, ErrorKind.InvalidData,
                 $"{model.Path} has inputs [{inputs}] and outputs [{outputs}], not the '{model.InputName}' → '{model.OutputName}' its model description names. Resolve the model again.",
                 model.Path);
         }

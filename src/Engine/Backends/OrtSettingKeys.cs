@@ -33,7 +33,7 @@ public static class OrtSettingKeys
         foreach (var key in options.Settings.Keys)
         {
             if (own.Contains(key) || Cpu.Contains(key) || Cuda.Contains(key)) continue;
-            throw new HeteroBatchException("InvalidBackendOptions", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BackendErrorIds.InvalidBackendOptions, ErrorKind.InvalidArgument,
                 $"Unknown backend setting '{key}' for {backendName}. Known settings: {string.Join(", ", own.Order(StringComparer.Ordinal))}.",
                 key);
         }
@@ -48,7 +48,7 @@ public static class OrtSettingKeys
             "extended" or "2" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
             "basic" or "1" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "disabled" or "none" or "0" => GraphOptimizationLevel.ORT_DISABLE_ALL,
-            _ => throw new HeteroBatchException("InvalidBackendOptions", ErrorKind.InvalidArgument,
+            _ => throw new HeteroBatchException(BackendErrorIds.InvalidBackendOptions, ErrorKind.InvalidArgument,
                 $"graph_optimization_level must be all, extended, basic or disabled (got '{value}').", value),
         };
     }
@@ -60,7 +60,7 @@ public static class OrtSettingKeys
         {
             "1" or "true" or "on" or "yes" => true,
             "0" or "false" or "off" or "no" => false,
-            _ => throw new HeteroBatchException("InvalidBackendOptions", ErrorKind.InvalidArgument,
+            _ => throw new HeteroBatchException(BackendErrorIds.InvalidBackendOptions, ErrorKind.InvalidArgument,
                 $"Backend setting {key} must be 0 or 1 (got '{value}').", key),
         };
     }

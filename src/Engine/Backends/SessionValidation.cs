@@ -13,7 +13,7 @@ internal static class SessionValidation
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(unit);
         if (!backend.Supports(unit))
-            throw new HeteroBatchException("BackendMismatch", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BackendErrorIds.BackendMismatch, ErrorKind.InvalidArgument,
                 $"{backend.Name} cannot run unit {unit.Id} ({unit.Backend}).", unit.Id);
         return options ?? BackendOptions.Default;
     }
@@ -21,19 +21,19 @@ internal static class SessionValidation
     public static void CheckRun(ModelInfo model, int inputLength, int outputLength, int batchSize)
     {
         if (batchSize <= 0)
-            throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"Batch size must be at least 1 (got {batchSize}).", batchSize);
         if (model.MaxBatchSize is int max && batchSize > max)
-            throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"{model.Name} accepts at most {max} items per run (its batch dimension is fixed); got {batchSize}.", batchSize);
         long expectedInput = (long)batchSize * model.InputElementsPerItem;
         if (inputLength != expectedInput)
-            throw new HeteroBatchException("InvalidInputShape", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(Errors.BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"{model.Name} takes {model.InputElementsPerItem} floats per item ({string.Join("x", model.InputItemShape)}): {batchSize} items need {expectedInput} floats, the input holds {inputLength}.",
                 batchSize);
         long expectedOutput = (long)batchSize * model.OutputElementsPerItem;
         if (outputLength < expectedOutput)
-            throw new HeteroBatchException("InvalidInputShape", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(Errors.BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"{model.Name} returns {model.OutputElementsPerItem} floats per item: {batchSize} items need an output of {expectedOutput} floats, the buffer holds {outputLength}.",
                 batchSize);
     }

@@ -23,6 +23,10 @@ public static class DistributedErrorIds
     public const string DuplicateMachine = "DuplicateMachine";
     /// <summary>A machine answered with something this version cannot read.</summary>
     public const string RemoteProtocolError = "RemoteProtocolError";
+    /// <summary>A machine's work was cancelled (the run was stopped), as it crosses back.</summary>
+    public const string OperationStopped = "OperationStopped";
+    /// <summary>A machine failed with an error that is not HeteroBatch's own (its type and message are kept).</summary>
+    public const string UnexpectedError = "UnexpectedError";
 }
 
 /// <summary>

@@ -19,8 +19,8 @@ public sealed record WireError
     public static WireError From(Exception exception) => exception switch
     {
         HeteroBatchException hb => new WireError { ErrorId = hb.ErrorId, Kind = hb.Kind, Message = hb.Message, Target = TargetText(hb.Target) },
-        OperationCanceledException => new WireError { ErrorId = "OperationStopped", Kind = ErrorKind.OperationStopped, Message = "The run was cancelled." },
-        _ => new WireError { ErrorId = "UnexpectedError", Kind = ErrorKind.InvalidOperation, Message = $"{exception.GetType().Name}: {exception.Message}" },
+        OperationCanceledException => new WireError { ErrorId = DistributedErrorIds.OperationStopped, Kind = ErrorKind.OperationStopped, Message = "The run was cancelled." },
+        _ => new WireError { ErrorId = DistributedErrorIds.UnexpectedError, Kind = ErrorKind.InvalidOperation, Message = $"{exception.GetType().Name}: {exception.Message}" },
     };
 
     public HeteroBatchException ToException(string machineName) =>

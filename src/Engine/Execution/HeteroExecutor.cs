@@ -222,7 +222,7 @@ public sealed class HeteroExecutor
             try
             {
                 if (state.Failed)
-                    throw new HeteroBatchException("UnitFailedEarlier", ErrorKind.DeviceError, $"Unit '{a.Unit.Id}' failed earlier in this run.", a.Unit.Id);
+                    throw new HeteroBatchException(ExecutionErrorIds.UnitFailedEarlier, ErrorKind.DeviceError, $"Unit '{a.Unit.Id}' failed earlier in this run.", a.Unit.Id);
                 Token.ThrowIfCancellationRequested();
                 var session = _sessions.Acquire(_request.Model, a.Unit, state.Options);
                 var input = _request.Input;

@@ -91,7 +91,7 @@ public static class InferencePipeline
         if (request.CpuSlices > 1)
             units = units.SelectMany(u => u.Kind == ComputeUnitKind.Cpu && !ThreadBudget.IsSlice(u) ? ThreadBudget.SplitCpu(u, request.CpuSlices) : new[] { u }).ToList();
         else if (request.CpuSlices < 1)
-            throw new HeteroBatchException("InvalidCpuSlices", ErrorKind.InvalidArgument, $"CpuSlices must be 1 or more, not {request.CpuSlices}.", request.CpuSlices);
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidCpuSlices, ErrorKind.InvalidArgument, $"CpuSlices must be 1 or more, not {request.CpuSlices}.", request.CpuSlices);
         return units.DistinctBy(u => u.Id, StringComparer.OrdinalIgnoreCase).ToArray();
 
         static bool IsDiscovered(string id) => ComputeUnitDiscovery.Discover().Any(u => string.Equals(u.Id, id, StringComparison.OrdinalIgnoreCase));

@@ -60,13 +60,13 @@ public static class ThreadBudget
     {
         ArgumentNullException.ThrowIfNull(cpu);
         if (cpu.Kind != ComputeUnitKind.Cpu || IsSlice(cpu))
-            throw new HeteroBatchException("InvalidCpuSlices", ErrorKind.InvalidArgument, $"Only a whole CPU unit can be split; '{cpu.Id}' is not one.", cpu.Id);
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidCpuSlices, ErrorKind.InvalidArgument, $"Only a whole CPU unit can be split; '{cpu.Id}' is not one.", cpu.Id);
         if (slices < 1 || slices > 256)
-            throw new HeteroBatchException("InvalidCpuSlices", ErrorKind.InvalidArgument, $"A CPU can be split into 1 to 256 slices, not {slices}.", slices);
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidCpuSlices, ErrorKind.InvalidArgument, $"A CPU can be split into 1 to 256 slices, not {slices}.", slices);
         int cores = cpu.LogicalCores ?? Environment.ProcessorCount;
         int threads = threadsPerSlice ?? Math.Max(1, cores / slices);
         if (threads < 1)
-            throw new HeteroBatchException("InvalidCpuSlices", ErrorKind.InvalidArgument, $"A CPU slice needs at least one thread, not {threads}.", threads);
+            throw new HeteroBatchException(ExecutionErrorIds.InvalidCpuSlices, ErrorKind.InvalidArgument, $"A CPU slice needs at least one thread, not {threads}.", threads);
         return Enumerable.Range(0, slices)
             .Select(i => cpu with
             {

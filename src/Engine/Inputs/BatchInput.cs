@@ -1,5 +1,4 @@
 using HeteroBatch.Engine.Errors;
-using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
 
 namespace HeteroBatch.Engine.Inputs;
@@ -78,7 +77,7 @@ public sealed class BatchInput
     public void ValidateFor(ModelInfo model)
     {
         if (!ShapeFits(ItemShape, model.InputItemShape))
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"The input items have shape [{string.Join(",", ItemShape)}] but model '{model.Name}' expects [{string.Join(",", model.InputItemShape)}] per item " +
                 $"(input '{model.InputName}'). Give tensors of shape [N,{string.Join(",", model.InputItemShape)}].", Description);
     }
@@ -95,7 +94,7 @@ public sealed class BatchInput
     internal static float[] RentBuffer(long elements)
     {
         if (elements > Array.MaxLength)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
+            throw new HeteroBatchException(BatchErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
                 $"The batch needs {elements} values, more than one buffer can hold ({Array.MaxLength}). Split it into smaller batches.", elements);
         return InputBufferPool.Rent(elements);
     }
@@ -104,7 +103,7 @@ public sealed class BatchInput
     internal static float[] AllocateBuffer(long elements)
     {
         if (elements > Array.MaxLength)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
+            throw new HeteroBatchException(BatchErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded,
                 $"The batch needs {elements} values, more than one buffer can hold ({Array.MaxLength}). Split it into smaller batches.", elements);
         return Backends.PinnedArrays.Allocate((int)elements);
     }

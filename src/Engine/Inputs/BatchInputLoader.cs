@@ -1,6 +1,5 @@
 using HeteroBatch.Engine.Backends;
 using HeteroBatch.Engine.Errors;
-using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Models;
 
 namespace HeteroBatch.Engine.Inputs;
@@ -11,7 +10,7 @@ namespace HeteroBatch.Engine.Inputs;
 /// </summary>
 public static class BatchInputLoader
 {
-    /// <summary>Loads <paramref name="source"/> for <paramref name="model"/>; throws the input ErrorIds of <see cref="ExecutionErrorIds"/>.</summary>
+    /// <summary>Loads <paramref name="source"/> for <paramref name="model"/>; throws the ErrorIds of <see cref="InputErrorIds"/> and <see cref="Errors.BatchErrorIds"/>.</summary>
     public static BatchInput Load(InputSource source, ModelInfo model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -69,10 +68,10 @@ public static class BatchInputLoader
     public static BatchInput Synthetic(int[] itemShape, int batchSize, int seed, int firstItem, int count)
     {
         if (batchSize <= 0)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"The batch size must be a positive number of items; {batchSize} was given.", batchSize);
         if (itemShape.Any(d => d <= 0))
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"A synthetic batch needs a fixed item shape, but the model's input is [{string.Join(",", itemShape)}]. Give real input files instead.", itemShape);
         CheckRange(firstItem, count, batchSize, $"the synthetic batch of {batchSize}");
         long perItem = itemShape.Aggregate(1L, (a, b) => a * b);
@@ -115,7 +114,7 @@ public static class BatchInputLoader
     private static BatchInput LoadRange(RangeInput range, ModelInfo model, CancellationToken cancellationToken)
     {
         if (range.Count <= 0 || range.FirstItem < 0)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"The item range starts at {range.FirstItem} with {range.Count} items; it must start at 0 or later and hold at least one item.", range.FirstItem);
         switch (range.Source)
         {
@@ -168,7 +167,7 @@ public static class BatchInputLoader
     private static void CheckRange(int first, int count, int total, string what)
     {
         if (first < 0 || count <= 0 || (long)first + count > total)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"Items {first}-{(long)first + count - 1} are outside {what} (items 0-{total - 1}).", first);
     }
 
@@ -183,7 +182,7 @@ public static class BatchInputLoader
         bool anyNpy = files.Any(IsNpy);
         bool anyImage = files.Any(IsImage);
         if (anyNpy && anyImage)
-            throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                 "The input mixes images and .npy tensors; give one kind per batch.", string.Join(";", paths));
         return anyNpy ? FromNpyFiles(files, model.InputItemShape) : FromImages(files, model, cancellationToken);
     }
@@ -193,14 +192,14 @@ public static class BatchInputLoader
     {
         var shape = model.InputItemShape;
         if (shape.Length != 3 || shape[0] != 3 || shape[1] <= 0 || shape[2] <= 0)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"Images can feed only models with an RGB input of shape [3,H,W]; model '{model.Name}' expects [{string.Join(",", shape)}]. " +
                 "Give .npy tensors instead.", model.Name);
         if (files.Count == 0)
-            throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No input images were given.");
+            throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No input images were given.");
         foreach (var f in files)
             if (!IsImage(f))
-                throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+                throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                     $"'{f}' is neither an image ({string.Join(", ", ImagePreprocessor.ImageExtensions.Order())}) nor a .npy tensor.", f);
 
         int height = shape[1], width = shape[2], perItem = 3 * height * width;
@@ -226,7 +225,7 @@ public static class BatchInputLoader
     public static BatchInput FromNpyFiles(IReadOnlyList<string> files, int[] modelItemShape)
     {
         if (files.Count == 0)
-            throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No .npy input files were given.");
+            throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No .npy input files were given.");
         var headers = new NpyHeader[files.Count];
         var counts = new int[files.Count];
         int[]? itemShape = null;
@@ -234,7 +233,7 @@ public static class BatchInputLoader
         for (int i = 0; i < files.Count; i++)
         {
             if (!IsNpy(files[i]))
-                throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+                throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                     $"'{files[i]}' is not a .npy tensor.", files[i]);
             var header = NpyFile.ReadHeader(files[i]);
             NpyFile.RequireFloat32(header, files[i]);
@@ -246,16 +245,16 @@ public static class BatchInputLoader
             if (!BatchInput.ShapeFits(fileItemShape, modelItemShape)) throw ShapeError(files[i], header.Shape, modelItemShape);
             if (itemShape is null) itemShape = fileItemShape;
             else if (!itemShape.SequenceEqual(fileItemShape))
-                throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+                throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                     $"'{files[i]}' has items of shape [{string.Join(",", fileItemShape)}] but earlier files have [{string.Join(",", itemShape)}]; all items of a batch must have one shape.", files[i]);
             headers[i] = header;
             total += counts[i];
         }
         if (total == 0)
-            throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument,
                 "The .npy input holds no items (its first dimension is 0).", string.Join(";", files));
         if (total > int.MaxValue)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded, $"The input holds {total} items, too many for one batch.", total);
+            throw new HeteroBatchException(BatchErrorIds.InvalidBatchSize, ErrorKind.LimitsExceeded, $"The input holds {total} items, too many for one batch.", total);
 
         int perItem = itemShape!.Aggregate(1, (a, b) => checked(a * b));
         var buffer = BatchInput.RentBuffer(perItem * total);
@@ -291,16 +290,16 @@ public static class BatchInputLoader
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.GetType().GetElementType() != typeof(float))
-            throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                 $"The input array holds {data.GetType().GetElementType()?.Name ?? "unknown"} values; give float32 (System.Single) values, e.g. [float[]].", data.GetType().Name);
         if (data.Length == 0)
-            throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, "The input array is empty.");
+            throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument, "The input array is empty.");
 
         if (data.Rank > 1)
         {
             var dims = Enumerable.Range(0, data.Rank).Select(data.GetLength).ToArray();
             if (shape is not null && !shape.SequenceEqual(dims))
-                throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+                throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                     $"The array's dimensions [{string.Join(",", dims)}] differ from the shape given [{string.Join(",", shape)}].", dims);
             var copy = BatchInput.AllocateBuffer(data.Length);
             Buffer.BlockCopy(data, 0, copy, 0, data.Length * sizeof(float));
@@ -311,16 +310,16 @@ public static class BatchInputLoader
         if (shape is not null)
         {
             if (shape.Length == 0 || shape.Aggregate(1L, (a, b) => a * b) != flat.Length || shape.Any(d => d < 0))
-                throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+                throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                     $"The shape [{string.Join(",", shape)}] does not hold the {flat.Length} values given.", shape);
             return Shaped(flat, shape, modelItemShape);
         }
         if (modelItemShape.Any(d => d <= 0))
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"The model's input [{string.Join(",", modelItemShape)}] has free dimensions; give the array's shape too.", modelItemShape);
         int perItem = modelItemShape.Aggregate(1, (a, b) => a * b);
         if (flat.Length % perItem != 0)
-            throw new HeteroBatchException(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
                 $"The array holds {flat.Length} values, not a whole number of items of [{string.Join(",", modelItemShape)}] ({perItem} values each).", flat.Length);
         return new BatchInput(flat, 0, flat.Length / perItem, (int[])modelItemShape.Clone(), null, $"array of {flat.Length / perItem} items");
     }
@@ -333,7 +332,7 @@ public static class BatchInputLoader
         else if (shape.Length == modelItemShape.Length) { itemShape = shape; count = 1; }
         else throw ShapeError("the input array", shape, modelItemShape);
         if (!BatchInput.ShapeFits(itemShape, modelItemShape)) throw ShapeError("the input array", shape, modelItemShape);
-        if (count == 0) throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, "The input array holds no items.");
+        if (count == 0) throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument, "The input array holds no items.");
         return new BatchInput(buffer, 0, count, itemShape, null, $"array of {count} items");
     }
 
@@ -341,12 +340,12 @@ public static class BatchInputLoader
     internal static List<string> ExpandPaths(IReadOnlyList<string> paths)
     {
         if (paths is null || paths.Count == 0)
-            throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No input files or folders were given.");
+            throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No input files or folders were given.");
         var files = new List<string>();
         foreach (var path in paths)
         {
             if (string.IsNullOrWhiteSpace(path))
-                throw new HeteroBatchException(ExecutionErrorIds.InputNotFound, ErrorKind.ObjectNotFound, "An input path is empty.", path);
+                throw new HeteroBatchException(InputErrorIds.InputNotFound, ErrorKind.ObjectNotFound, "An input path is empty.", path);
             if (Directory.Exists(path))
             {
                 var inFolder = Directory.EnumerateFiles(path)
@@ -354,18 +353,18 @@ public static class BatchInputLoader
                     .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal)
                     .ToList();
                 if (inFolder.Count == 0)
-                    throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument,
+                    throw new HeteroBatchException(InputErrorIds.EmptyInput, ErrorKind.InvalidArgument,
                         $"The folder '{path}' has no image or .npy files.", path);
                 files.AddRange(inFolder);
             }
             else if (File.Exists(path))
             {
                 if (!IsImage(path) && !IsNpy(path))
-                    throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+                    throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                         $"'{path}' is neither an image ({string.Join(", ", ImagePreprocessor.ImageExtensions.Order())}) nor a .npy tensor.", path);
                 files.Add(path);
             }
-            else throw new HeteroBatchException(ExecutionErrorIds.InputNotFound, ErrorKind.ObjectNotFound,
+            else throw new HeteroBatchException(InputErrorIds.InputNotFound, ErrorKind.ObjectNotFound,
                 $"The input '{path}' does not exist.", path);
         }
         return files;
@@ -395,6 +394,6 @@ public static class BatchInputLoader
     private static bool IsImage(string path) => ImagePreprocessor.ImageExtensions.Contains(Path.GetExtension(path));
 
     private static HeteroBatchException ShapeError(string what, int[] shape, int[] modelItemShape) =>
-        new(ExecutionErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
+        new(BatchErrorIds.InvalidInputShape, ErrorKind.InvalidArgument,
             $"{what} has shape [{string.Join(",", shape)}]; the model expects [N,{string.Join(",", modelItemShape)}] or one item [{string.Join(",", modelItemShape)}].", what);
 }

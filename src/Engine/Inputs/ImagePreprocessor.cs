@@ -1,5 +1,4 @@
 using HeteroBatch.Engine.Errors;
-using HeteroBatch.Engine.Execution;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -40,13 +39,13 @@ public static class ImagePreprocessor
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new HeteroBatchException(ExecutionErrorIds.InputNotFound, ErrorKind.ObjectNotFound,
+            throw new HeteroBatchException(InputErrorIds.InputNotFound, ErrorKind.ObjectNotFound,
                 $"The image '{path}' does not exist.", path, e);
         }
         catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidOperationException
                                       or IOException or UnauthorizedAccessException or ArgumentException or IndexOutOfRangeException)
         {
-            throw new HeteroBatchException(ExecutionErrorIds.ImageDecodeFailed, ErrorKind.InvalidData,
+            throw new HeteroBatchException(InputErrorIds.ImageDecodeFailed, ErrorKind.InvalidData,
                 $"Could not decode the image '{path}': {e.Message} Remove or replace the file.", path, e);
         }
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using HeteroBatch.Engine.Errors;
-using HeteroBatch.Engine.Execution;
 
 namespace HeteroBatch.Engine.Inputs;
 
@@ -50,7 +49,7 @@ public static class NpyFile
         var header = ReadHeader(stream, path);
         RequireFloat32(header, path);
         if (header.ElementCount != destination.Length)
-            throw new HeteroBatchException(ExecutionErrorIds.NpyFormatInvalid, ErrorKind.InvalidData,
+            throw new HeteroBatchException(InputErrorIds.NpyFormatInvalid, ErrorKind.InvalidData,
                 $"'{path}' changed while it was read: it now holds {header.ElementCount} values, not {destination.Length}.", path);
         ReadData(stream, header, destination, path);
     }
@@ -66,11 +65,11 @@ public static class NpyFile
         try { full = Path.GetFullPath(path); }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+            throw new HeteroBatchException(InputErrorIds.OutputWriteFailed, ErrorKind.WriteError,
                 $"The output path '{path}' is not a valid file path: {e.Message}", path, e);
         }
         if (Directory.Exists(full))
-            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+            throw new HeteroBatchException(InputErrorIds.OutputWriteFailed, ErrorKind.WriteError,
                 $"The output path '{full}' is a folder; give the path of a .npy file, e.g. '{Path.Combine(full, "outputs.npy")}'.", path);
         var directory = Path.GetDirectoryName(full)!;
         var probe = Path.Combine(directory, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".probe");
@@ -82,7 +81,7 @@ public static class NpyFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
         {
             TryDelete(probe);
-            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+            throw new HeteroBatchException(InputErrorIds.OutputWriteFailed, ErrorKind.WriteError,
                 $"Cannot write the output to the folder '{directory}': {e.Message} Give -OutputPath a file in a writable folder.", directory, e);
         }
     }
@@ -102,7 +101,7 @@ public static class NpyFile
         try { full = Path.GetFullPath(path); }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+            throw new HeteroBatchException(InputErrorIds.OutputWriteFailed, ErrorKind.WriteError,
                 $"The output path '{path}' is not a valid file path: {e.Message}", path, e);
         }
         var directory = Path.GetDirectoryName(full)!;
@@ -122,7 +121,7 @@ public static class NpyFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
         {
             TryDelete(temp);
-            throw new HeteroBatchException(ExecutionErrorIds.OutputWriteFailed, ErrorKind.WriteError,
+            throw new HeteroBatchException(InputErrorIds.OutputWriteFailed, ErrorKind.WriteError,
                 $"Could not write the output tensor to '{full}': {e.Message} Check that the folder exists and is writable.", path, e);
         }
         catch
@@ -240,10 +239,10 @@ public static class NpyFile
     internal static void RequireFloat32(NpyHeader header, string path)
     {
         if (header.FortranOrder)
-            throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                 $"'{path}' is stored in Fortran (column-major) order; save it in C order (numpy.ascontiguousarray) as float32.", path);
         if (!header.IsFloat32COrder)
-            throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(InputErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,
                 $"'{path}' holds elements of type '{header.Descr}'; inputs must be little-endian float32 ('<f4'). Convert with arr.astype(numpy.float32).", path);
     }
 
@@ -259,12 +258,12 @@ public static class NpyFile
         try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new HeteroBatchException(ExecutionErrorIds.InputNotFound, ErrorKind.ObjectNotFound,
+            throw new HeteroBatchException(InputErrorIds.InputNotFound, ErrorKind.ObjectNotFound,
                 $"The input file '{path}' does not exist.", path, e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new HeteroBatchException(ExecutionErrorIds.InputReadFailed, ErrorKind.ReadError,
+            throw new HeteroBatchException(InputErrorIds.InputReadFailed, ErrorKind.ReadError,
                 $"Could not open the input file '{path}': {e.Message}", path, e);
         }
     }
@@ -280,7 +279,7 @@ public static class NpyFile
     }
 
     private static HeteroBatchException Corrupt(string path, string why) =>
-        new(ExecutionErrorIds.NpyFormatInvalid, ErrorKind.InvalidData,
+        new(InputErrorIds.NpyFormatInvalid, ErrorKind.InvalidData,
             $"'{path}' is not a valid .npy file: {why}. Save tensors with numpy.save as float32.", path);
 
     private static void TryDelete(string path)

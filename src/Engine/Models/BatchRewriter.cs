@@ -55,7 +55,7 @@ internal static class BatchRewriter
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new HeteroBatchException("ModelCacheUnwritable", ErrorKind.WriteError,
+            throw new HeteroBatchException(ModelErrorIds.ModelCacheUnwritable, ErrorKind.WriteError,
                 $"Cannot write the batch-rewritten copy of '{originalPath}' to '{copyPath}': {e.Message} Set {ModelCache.EnvironmentVariable} to a writable folder.",
                 copyPath, e);
         }
@@ -67,7 +67,7 @@ internal static class BatchRewriter
     private static Result Refuse(string originalPath, long fixedBatch, string why, int[]? outputShape)
     {
         if (fixedBatch == 1) return new Result(originalPath, 1, why, outputShape);
-        throw new HeteroBatchException("FixedBatchModel", ErrorKind.InvalidData,
+        throw new HeteroBatchException(ModelErrorIds.FixedBatchModel, ErrorKind.InvalidData,
             $"'{originalPath}' only accepts batches of exactly {fixedBatch} and its batch dimension cannot be made symbolic: {why} " +
             "Re-export the model with a dynamic batch axis (e.g. torch.onnx.export(..., dynamic_axes={'input': {0: 'N'}})) or with batch 1.",
             originalPath);

@@ -44,7 +44,7 @@ public static class HalfPrecision
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new HeteroBatchException("ModelCacheUnwritable", ErrorKind.WriteError,
+                throw new HeteroBatchException(ModelErrorIds.ModelCacheUnwritable, ErrorKind.WriteError,
                     $"Cannot write the fp16 copy of '{model.Name}' to '{path}': {e.Message} Set {ModelCache.EnvironmentVariable} to a writable folder.", path, e);
             }
         }
@@ -63,7 +63,7 @@ public static class HalfPrecision
         var graph = proto.Graph;
         var blocked = graph.Node.Select(n => n.OpType).Where(Unsupported.Contains).Distinct().ToArray();
         if (blocked.Length > 0)
-            throw new HeteroBatchException("ModelUnsupported", ErrorKind.InvalidData,
+            throw new HeteroBatchException(ModelErrorIds.ModelUnsupported, ErrorKind.InvalidData,
                 $"Model '{model.Name}' uses {string.Join(", ", blocked)}, whose float parameters must stay fp32; it cannot be converted to fp16. Run it with -Precision Single.", model.Name);
 
         foreach (var tensor in graph.Initializer)

@@ -49,7 +49,7 @@ public static partial class ModelCache
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new HeteroBatchException("ModelCacheUnwritable", ErrorKind.WriteError,
+            throw new HeteroBatchException(ModelErrorIds.ModelCacheUnwritable, ErrorKind.WriteError,
                 $"Cannot create the model cache folder '{directory}': {e.Message} Set {EnvironmentVariable} to a writable folder.",
                 directory, e);
         }

@@ -46,7 +46,7 @@ public static class ModelResolver
     public static ModelInfo Resolve(string nameOrPath, string? cacheDirectory, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(nameOrPath))
-            throw new HeteroBatchException("ModelNotFound", ErrorKind.ObjectNotFound,
+            throw new HeteroBatchException(ModelErrorIds.ModelNotFound, ErrorKind.ObjectNotFound,
                 $"No model given. Pass the path of an ONNX file or a zoo name: {string.Join(", ", ModelZoo.Names)}.", nameOrPath);
         var directory = ModelCache.ResolveDirectory(cacheDirectory);
         if (ModelZoo.TryGetCanonicalName(nameOrPath, out var zooName) && nameOrPath.IndexOfAny(['/', '\\']) < 0)
@@ -84,7 +84,7 @@ public static class ModelResolver
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
-                        throw new HeteroBatchException("ModelCacheUnwritable", ErrorKind.WriteError,
+                        throw new HeteroBatchException(ModelErrorIds.ModelCacheUnwritable, ErrorKind.WriteError,
                             $"Cannot write zoo network '{name}' to '{path}': {e.Message} Set {ModelCache.EnvironmentVariable} to a writable folder with {network.FileSize / 1_000_000 + 1} MB free.",
                             path, e);
                     }
@@ -154,7 +154,7 @@ public static class ModelResolver
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new HeteroBatchException("ModelUnreadable", ErrorKind.ReadError, $"Cannot read '{fullPath}': {e.Message} Check that the file is readable by this user.", fullPath, e);
+            throw new HeteroBatchException(ModelErrorIds.ModelUnreadable, ErrorKind.ReadError, $"Cannot read '{fullPath}': {e.Message} Check that the file is readable by this user.", fullPath, e);
         }
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -205,7 +205,7 @@ public static class ModelResolver
     }
 
     private static HeteroBatchException NotFound(string nameOrPath, string why)
-        => new("ModelNotFound", ErrorKind.ObjectNotFound,
+        => new(ModelErrorIds.ModelNotFound, ErrorKind.ObjectNotFound,
             $"Model '{nameOrPath}' not found: {why}, and it is not a zoo name. Zoo networks: {string.Join(", ", ModelZoo.Names)}.",
             nameOrPath);
 

@@ -97,7 +97,7 @@ public static class ModelZoo
     }
 
     internal static HeteroBatchException UnknownName(string name)
-        => new("ModelNotFound", ErrorKind.ObjectNotFound,
+        => new(ModelErrorIds.ModelNotFound, ErrorKind.ObjectNotFound,
             $"'{name}' is neither an existing ONNX file nor a zoo network. Zoo networks: {string.Join(", ", Names)}.", name);
 
     private static string Key(string name)

@@ -84,10 +84,10 @@ internal static class OnnxModelAnalysis
     }
 
     internal static HeteroBatchException Invalid(string path, string why, Exception? inner = null)
-        => new("ModelInvalid", ErrorKind.InvalidData,
+        => new(ModelErrorIds.ModelInvalid, ErrorKind.InvalidData,
             $"'{path}' is not a usable ONNX model: {why} Pass an .onnx file exported by a framework, or a zoo name ({string.Join(", ", ModelZoo.Names)}).",
             path, inner);
 
     internal static HeteroBatchException Unsupported(string path, string why)
-        => new("ModelUnsupported", ErrorKind.InvalidData, $"'{path}' is a valid ONNX model HeteroBatch cannot batch: {why}", path);
+        => new(ModelErrorIds.ModelUnsupported, ErrorKind.InvalidData, $"'{path}' is a valid ONNX model HeteroBatch cannot batch: {why}", path);
 }

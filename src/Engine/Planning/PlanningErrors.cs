@@ -7,7 +7,7 @@ namespace HeteroBatch.Engine.Planning;
 public static class PlanningErrorIds
 {
     /// <summary>The batch size (or re-planned item count) is not ≥ 1.</summary>
-    public const string InvalidBatchSize = "InvalidBatchSize";
+    public const string InvalidBatchSize = BatchErrorIds.InvalidBatchSize;
     /// <summary>No unit was given to plan on.</summary>
     public const string NoUnits = "NoUnits";
     /// <summary>Neither a model name nor a model hash was given.</summary>

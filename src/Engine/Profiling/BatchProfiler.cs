@@ -70,20 +70,20 @@ public sealed class BatchProfiler
         if (options.BatchSizes is { } explicitSizes)
         {
             if (explicitSizes.Count == 0)
-                throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument, "The list of batch sizes is empty; give at least one size of 1 or more.", explicitSizes);
+                throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument, "The list of batch sizes is empty; give at least one size of 1 or more.", explicitSizes);
             foreach (var b in explicitSizes)
             {
                 if (b <= 0)
-                    throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+                    throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                         $"Batch size {b} is not valid: batch sizes must be 1 or more.", b);
                 if (model.MaxBatchSize is { } cap && b > cap)
-                    throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+                    throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                         $"Batch size {b} is larger than model '{model.Name}' accepts ({cap}).", b);
             }
             return explicitSizes.Distinct().Order().ToArray();
         }
         if (options.MaxBatchSize <= 0)
-            throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"The largest batch size must be 1 or more (got {options.MaxBatchSize}).", options.MaxBatchSize);
         int max = model.MaxBatchSize is { } modelCap ? Math.Min(modelCap, options.MaxBatchSize) : options.MaxBatchSize;
         return ProfileOptions.BuildGrid(max);
@@ -91,13 +91,13 @@ public sealed class BatchProfiler
 
     private static void Validate(ModelInfo model, ComputeUnit[] units, ProfileOptions o)
     {
-        HeteroBatchException Bad(string message, object? target) => new("InvalidProfileOptions", ErrorKind.InvalidArgument, message, target);
+        HeteroBatchException Bad(string message, object? target) => new(ProfilingErrorIds.InvalidProfileOptions, ErrorKind.InvalidArgument, message, target);
         if (units.Length == 0) throw Bad("No compute unit to profile; give at least one unit (see Get-ComputeUnit).", null);
         foreach (var u in units)
         {
             if (u is null) throw Bad("A compute unit in the list is null.", null);
             if (!u.Available)
-                throw new HeteroBatchException("UnitUnavailable", ErrorKind.ResourceUnavailable,
+                throw new HeteroBatchException(ProfilingErrorIds.UnitUnavailable, ErrorKind.ResourceUnavailable,
                     $"Unit '{u.Id}' ({u.Name}) cannot be used: {u.Reason ?? "it is not available"}", u.Id);
         }
         var duplicate = units.GroupBy(u => u.Id, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
@@ -113,7 +113,7 @@ public sealed class BatchProfiler
         if (!(o.MinRefineDeltaMs >= 0)) throw Bad($"MinRefineDeltaMs must be 0 or more (got {o.MinRefineDeltaMs}).", o.MinRefineDeltaMs);
         if (o.BackendOptions is null) throw Bad("BackendOptions is null; use BackendOptions.Default.", null);
         if (model.InputItemShape.Length == 0 || model.InputItemShape.Any(d => d <= 0) || model.OutputItemShape.Any(d => d <= 0))
-            throw new HeteroBatchException("UnsupportedModelShape", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(ProfilingErrorIds.UnsupportedModelShape, ErrorKind.InvalidArgument,
                 $"Model '{model.Name}' has an input or output item shape with unknown dimensions ({string.Join("x", model.InputItemShape)} -> {string.Join("x", model.OutputItemShape)}); " +
                 "the profiler needs fixed item shapes.", model.Name);
     }
@@ -205,7 +205,7 @@ public sealed class BatchProfiler
     {
         long count = (long)maxBatch * model.InputElementsPerItem;
         if (count > Array.MaxLength)
-            throw new HeteroBatchException("InvalidBatchSize", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(Errors.BatchErrorIds.InvalidBatchSize, ErrorKind.InvalidArgument,
                 $"A batch of {maxBatch} items of model '{model.Name}' needs {count} input values, more than one buffer can hold; lower the largest batch size.", maxBatch);
         var random = new Random(seed);
         var data = PinnedArrays.Allocate((int)count);
@@ -281,7 +281,7 @@ public sealed class BatchProfiler
                     timings.Add(timing);
                 }
             }
-            catch (HeteroBatchException ex) when (ex.ErrorId == "UnitOutOfMemory")
+            catch (HeteroBatchException ex) when (ex.ErrorId == Backends.BackendErrorIds.UnitOutOfMemory)
             {
                 // The unit's memory limit: a result, not an error. No time is recorded for it.
                 return new PointResult(PerfStatus.OutOfMemory, 0, 0, 0, 0);

@@ -28,7 +28,7 @@ public static class PerfEntryValidation
             (rowLabel is null ? "" : rowLabel + " ") +
             $"(model '{entry.Model}', unit '{entry.Unit}', batch size {entry.BatchSize.ToString(CultureInfo.InvariantCulture)})";
         HeteroBatchException Invalid(string problem) =>
-            new("InvalidPerfEntry", ErrorKind.InvalidArgument, $"Perf-table entry {Describe()} is invalid: {problem}", entry);
+            new(TableErrorIds.InvalidPerfEntry, ErrorKind.InvalidArgument, $"Perf-table entry {Describe()} is invalid: {problem}", entry);
 
         if (string.IsNullOrWhiteSpace(entry.Model)) throw Invalid("the model name is empty. Give the model name (or its file name).");
         if (string.IsNullOrWhiteSpace(entry.Unit)) throw Invalid("the unit is empty. Give a unit id such as 'cpu' or 'gpu0'.");
@@ -49,7 +49,7 @@ public static class PerfEntryValidation
 
         string options;
         try { options = Backends.BackendOptions.Parse(entry.BackendOptions).Key; }
-        catch (HeteroBatchException ex) { throw new HeteroBatchException("InvalidPerfEntry", ErrorKind.InvalidArgument, $"Perf-table entry {Describe()} is invalid: {ex.Message}", entry, ex); }
+        catch (HeteroBatchException ex) { throw new HeteroBatchException(TableErrorIds.InvalidPerfEntry, ErrorKind.InvalidArgument, $"Perf-table entry {Describe()} is invalid: {ex.Message}", entry, ex); }
 
         var history = entry.History ?? Array.Empty<PerfSample>();
         foreach (var sample in history)

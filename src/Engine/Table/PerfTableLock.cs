@@ -40,7 +40,7 @@ internal sealed class PerfTableLock : IDisposable
             }
 
             if (clock.Elapsed >= timeout)
-                throw new HeteroBatchException("PerfTableLocked", ErrorKind.ResourceUnavailable,
+                throw new HeteroBatchException(TableErrorIds.PerfTableLocked, ErrorKind.ResourceUnavailable,
                     $"The perf table is locked by another writer: '{lockPath}' stayed locked for {timeout.TotalSeconds:0.#} s ({last?.Message}). " +
                     "Wait for the other HeteroBatch process to finish, or if none is running, retry (the lock is released when its holder exits).",
                     lockPath, last);
@@ -87,7 +87,7 @@ internal sealed class PerfTableLock : IDisposable
     internal static HeteroBatchException WriteFailed(string lockPath, Exception ex)
     {
         var folder = Path.GetDirectoryName(lockPath) ?? lockPath;
-        return new HeteroBatchException("PerfTableWriteFailed", ErrorKind.WriteError,
+        return new HeteroBatchException(TableErrorIds.PerfTableWriteFailed, ErrorKind.WriteError,
             $"Cannot write the perf table in the folder '{folder}': {ex.Message} " +
             "Choose a writable location with -Path (or $env:HETEROBATCH_PERFTABLE), or make the folder writable.",
             folder, ex);

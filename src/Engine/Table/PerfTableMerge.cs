@@ -112,7 +112,7 @@ public static class PerfTableMerge
     internal static void CheckWeight(double weight)
     {
         if (!(weight > 0 && weight <= 1))
-            throw new HeteroBatchException("InvalidFoldWeight", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(TableErrorIds.InvalidFoldWeight, ErrorKind.InvalidArgument,
                 $"The smoothing weight must be above 0 and at most 1 (got {weight}); 0.25 gives a new measurement a quarter of the say.", weight);
     }
 

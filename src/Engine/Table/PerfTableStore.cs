@@ -42,7 +42,7 @@ public sealed class PerfTableStore
     {
         Path = System.IO.Path.GetFullPath(string.IsNullOrWhiteSpace(path) ? ResolveDefaultPath() : path);
         if (Directory.Exists(Path))
-            throw new HeteroBatchException("InvalidPerfTablePath", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(TableErrorIds.InvalidPerfTablePath, ErrorKind.InvalidArgument,
                 $"'{Path}' is a folder; give the path of the table file, e.g. '{System.IO.Path.Combine(Path, "perftable.json")}'.", Path);
     }
 
@@ -202,7 +202,7 @@ public sealed class PerfTableStore
             int limit = historyLimit ?? state.HistoryLimit;
             var candidates = state.Rows.Where(kv => filter.Matches(kv.Value)).ToArray();
             if (candidates.Length > 1)
-                throw new HeteroBatchException("PerfEntryAmbiguous", ErrorKind.InvalidArgument,
+                throw new HeteroBatchException(TableErrorIds.PerfEntryAmbiguous, ErrorKind.InvalidArgument,
                     $"{candidates.Length} rows match model '{edit.Model}', unit '{edit.Unit}', machine '{edit.MachineName}', batch size {edit.BatchSize}: " +
                     string.Join("; ", candidates.Select(c => $"backend '{c.Value.Backend}' options '{c.Value.BackendOptions}' device '{c.Value.DeviceName}'")) +
                     ". Give the backend, backend options or device name of the row to edit.", edit);
@@ -317,7 +317,7 @@ public sealed class PerfTableStore
     private static void CheckHistoryLimit(int? historyLimit)
     {
         if (historyLimit is < 0)
-            throw new HeteroBatchException("InvalidHistoryLimit", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(TableErrorIds.InvalidHistoryLimit, ErrorKind.InvalidArgument,
                 $"The history limit must be 0 (keep no history) or more; got {historyLimit}.", historyLimit);
     }
 
@@ -330,7 +330,7 @@ public sealed class PerfTableStore
         {
             index++;
             if (e is null)
-                throw new HeteroBatchException("InvalidPerfEntry", ErrorKind.InvalidArgument, $"Perf-table entry {index} is null.", index);
+                throw new HeteroBatchException(TableErrorIds.InvalidPerfEntry, ErrorKind.InvalidArgument, $"Perf-table entry {index} is null.", index);
             list.Add(PerfEntryValidation.Normalize(e, "row " + index.ToString(CultureInfo.InvariantCulture)));
         }
         return list.ToArray();
@@ -353,7 +353,7 @@ public sealed class PerfTableStore
         try { Directory.CreateDirectory(folder); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new HeteroBatchException("PerfTableWriteFailed", ErrorKind.WriteError,
+            throw new HeteroBatchException(TableErrorIds.PerfTableWriteFailed, ErrorKind.WriteError,
                 $"Cannot create the folder '{folder}' for the perf table: {ex.Message} " +
                 "Choose a writable location with -Path (or $env:HETEROBATCH_PERFTABLE).", folder, ex);
         }
@@ -405,7 +405,7 @@ public sealed class PerfTableStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new HeteroBatchException("PerfTableReadFailed", ErrorKind.ReadError,
+            throw new HeteroBatchException(TableErrorIds.PerfTableReadFailed, ErrorKind.ReadError,
                 $"Cannot read the perf table '{Path}': {ex.Message} Check the file's permissions.", Path, ex);
         }
 
@@ -421,7 +421,7 @@ public sealed class PerfTableStore
         if (document is null) throw Corrupt("the document is 'null'.");
         if (document.SchemaVersion is not { } version) throw Corrupt("it has no 'schemaVersion'; it is not a HeteroBatch perf table.");
         if (version > CurrentSchemaVersion)
-            throw new HeteroBatchException("PerfTableVersionUnsupported", ErrorKind.InvalidData,
+            throw new HeteroBatchException(TableErrorIds.PerfTableVersionUnsupported, ErrorKind.InvalidData,
                 $"The perf table '{Path}' has schema version {version}, written by a newer HeteroBatch; this version reads up to {CurrentSchemaVersion}. " +
                 "Update the HeteroBatch module, or use another table with -Path.", Path);
         if (version < 1) throw Corrupt($"schemaVersion {version} is not valid.");
@@ -451,7 +451,7 @@ public sealed class PerfTableStore
     }
 
     private HeteroBatchException Corrupt(string detail, Exception? inner = null) =>
-        new("PerfTableCorrupt", ErrorKind.InvalidData,
+        new(TableErrorIds.PerfTableCorrupt, ErrorKind.InvalidData,
             $"The perf table '{Path}' is not valid: {detail} It was left as it is: fix it by hand, or move it away and profile again (Measure-BatchProfile).",
             Path, inner);
 
@@ -480,7 +480,7 @@ public sealed class PerfTableStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw new HeteroBatchException("PerfTableWriteFailed", ErrorKind.WriteError,
+            throw new HeteroBatchException(TableErrorIds.PerfTableWriteFailed, ErrorKind.WriteError,
                 $"Cannot write the perf table '{Path}': {ex.Message} The table on disk is unchanged.", Path, ex);
         }
     }

@@ -57,7 +57,7 @@ public sealed class ComputeUnitCatalog
         var unit = units.FirstOrDefault(u => string.Equals(u.Id, local, StringComparison.OrdinalIgnoreCase));
         if (unit is not null) return unit;
         var present = units.Count == 0 ? "(none)" : string.Join(", ", units.Select(u => u.Id));
-        throw new HeteroBatchException("UnitNotFound", ErrorKind.ObjectNotFound,
+        throw new HeteroBatchException(UnitErrorIds.UnitNotFound, ErrorKind.ObjectNotFound,
             $"No compute unit '{id}' on {Environment.MachineName}. Units present: {present}. Run Get-ComputeUnit to list them.",
             id);
     }

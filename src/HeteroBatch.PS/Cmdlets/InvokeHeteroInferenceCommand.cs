@@ -179,7 +179,7 @@ public sealed class InvokeHeteroInferenceCommand : HeteroBatchCmdlet
     {
         if (!string.IsNullOrEmpty(Model)) { Run(); return; }
         if (Plan is null)
-            ThrowTerminatingError(ErrorMapping.Create("ModelMissing", HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
+            ThrowTerminatingError(ErrorMapping.Create(CmdletErrorIds.ModelMissing, HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
                 "No model to run: give -Model (a zoo name such as mobilenet, listed by Get-HeteroModel, or the path of an ONNX file), " +
                 "or a plan from Split-Batch with -Plan, which names its model."));
         Model = Plan!.Model;

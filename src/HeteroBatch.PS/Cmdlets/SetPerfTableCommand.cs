@@ -172,7 +172,7 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
         var bound = MyInvocation.BoundParameters;
         if (!bound.ContainsKey(nameof(Model)) && !bound.ContainsKey(nameof(Unit)))
         {
-            ThrowTerminatingError(ErrorMapping.Create("RemoveNeedsFilter", HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
+            ThrowTerminatingError(ErrorMapping.Create(CmdletErrorIds.RemoveNeedsFilter, HeteroBatch.Engine.Errors.ErrorKind.InvalidArgument,
                 "Set-PerfTable -Remove needs -Model and/or -Unit, so a whole table is never removed by accident.", null));
         }
         var filter = new PerfFilter

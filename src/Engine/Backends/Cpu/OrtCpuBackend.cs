@@ -22,7 +22,7 @@ public sealed class OrtCpuBackend : IInferenceBackend
         options = SessionValidation.CheckCreate(this, model, unit, options);
         OrtSettingKeys.Check(options, OrtSettingKeys.Cpu, Name);
         if (options.IntraOpThreads < 0)
-            throw new HeteroBatchException("InvalidBackendOptions", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BackendErrorIds.InvalidBackendOptions, ErrorKind.InvalidArgument,
                 $"IntraOpThreads must be 0 (default) or more; got {options.IntraOpThreads}.", options.IntraOpThreads);
 
         var sessionOptions = OptionsByKey.GetOrAdd(options.Key, _ => BuildSessionOptions(options));

@@ -76,5 +76,5 @@ public sealed record CudaProviderSettings
         ?? throw Invalid(key, value, string.Join(", ", allowed));
 
     private static HeteroBatchException Invalid(string key, string value, string expected) =>
-        new("InvalidBackendOptions", ErrorKind.InvalidArgument, $"CUDA setting {key}='{value}' is invalid; expected {expected}.", key);
+        new(BackendErrorIds.InvalidBackendOptions, ErrorKind.InvalidArgument, $"CUDA setting {key}='{value}' is invalid; expected {expected}.", key);
 }

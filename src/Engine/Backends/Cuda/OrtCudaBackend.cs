@@ -18,7 +18,7 @@ public sealed class OrtCudaBackend : IInferenceBackend
     {
         options = SessionValidation.CheckCreate(this, model, unit, options);
         if (!unit.Available)
-            throw new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
+            throw new HeteroBatchException(BackendErrorIds.CudaProviderUnavailable, ErrorKind.NotInstalled,
                 $"{unit.Id} ({unit.Name}) cannot be used: {unit.Reason}", unit.Id);
         OrtSettingKeys.Check(options, OrtSettingKeys.Cuda, Name);
         var settings = CudaProviderSettings.From(options, unit.DeviceIndex);
@@ -29,7 +29,7 @@ public sealed class OrtCudaBackend : IInferenceBackend
         {
             (session, cuda) = Open(model, unit, options, settings);
         }
-        catch (HeteroBatchException ex) when (settings.CudaGraphDefaulted && ex.ErrorId != "ModelNotFound"
+        catch (HeteroBatchException ex) when (settings.CudaGraphDefaulted && ex.ErrorId != Models.ModelErrorIds.ModelNotFound
             && ex.Message.Contains("graph", StringComparison.OrdinalIgnoreCase))
         {
             // Graph capture needs every node on the GPU; a model with CPU nodes runs without graphs.
@@ -52,7 +52,7 @@ public sealed class OrtCudaBackend : IInferenceBackend
         using var sessionOptions = BuildSessionOptions(options, settings, unit, model);
         // Our own copies need libcudart, which the provider has just loaded as a dependency; this only
         // fails on a machine whose discovery was bypassed.
-        var cuda = CudaRuntime.TryGet() ?? throw new HeteroBatchException("CudaProviderUnavailable", ErrorKind.NotInstalled,
+        var cuda = CudaRuntime.TryGet() ?? throw new HeteroBatchException(BackendErrorIds.CudaProviderUnavailable, ErrorKind.NotInstalled,
             $"{unit.Id} cannot be used: " + (CudaProviderProbe.Default.Check().Reason
                 ?? $"{CudaRuntime.LibraryName} could not be loaded."), unit.Id);
         return (OrtSessionFactory.Open(model, unit, sessionOptions), cuda);
@@ -84,7 +84,7 @@ public sealed class OrtCudaBackend : IInferenceBackend
             sessionOptions.Dispose();
             if (OrtErrorMapper.IsProviderLoadFailure(ex.Message))
                 throw OrtErrorMapper.Map(ex, OrtStage.ProviderInit, unit, model);
-            throw new HeteroBatchException("InvalidBackendOptions", ErrorKind.InvalidArgument,
+            throw new HeteroBatchException(BackendErrorIds.InvalidBackendOptions, ErrorKind.InvalidArgument,
                 $"ONNX Runtime rejected the CUDA settings '{options.Key}': {ex.Message}", options.Key, ex);
         }
         return sessionOptions;

@@ -18,6 +18,6 @@ public sealed class OpenVinoBackend : IInferenceBackend
     public bool Supports(ComputeUnit unit) => string.Equals(unit.Backend, BackendNames.OpenVino, StringComparison.OrdinalIgnoreCase);
 
     public IInferenceSession CreateSession(ModelInfo model, ComputeUnit unit, BackendOptions options) =>
-        throw new HeteroBatchException("OpenVinoNotInstalled", ErrorKind.NotInstalled,
+        throw new HeteroBatchException(BackendErrorIds.OpenVinoNotInstalled, ErrorKind.NotInstalled,
             $"{unit.Id}: {NotSupportedMessage}", unit.Id);
 }

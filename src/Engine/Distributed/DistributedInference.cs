@@ -491,20 +491,10 @@ public static class DistributedInference
             return slices;
         }
 
-        private void ReportProgress()
-        {
-            int total = _slicer.Count;
-            int done = Volatile.Read(ref _totalDone) + _machines.Sum(m => Volatile.Read(ref m.InFlightDone));
-            _writer.WriteProgress(new ExecutionProgress
-            {
-                Stage = ExecutionStage.Executing,
-                Activity = $"{done} of {total} items",
-                ItemsDone = done,
-                TotalItems = total,
-                PercentComplete = total > 0 ? (int)Math.Min(100, done * 100L / total) : 100,
-                Units = _machines.Select(m => new UnitProgress(m.Name, Volatile.Read(ref m.ItemsDone) + Volatile.Read(ref m.InFlightDone), Volatile.Read(ref m.ItemsAssigned), m.Failed)).ToArray(),
-            });
-        }
+        private void ReportProgress() =>
+            _writer.WriteProgress(ExecutionProgress.Executing(
+                Volatile.Read(ref _totalDone) + _machines.Sum(m => Volatile.Read(ref m.InFlightDone)), _slicer.Count,
+                _machines.Select(m => new UnitProgress(m.Name, Volatile.Read(ref m.ItemsDone) + Volatile.Read(ref m.InFlightDone), Volatile.Read(ref m.ItemsAssigned), m.Failed)).ToArray()));
 
         /// <summary>The measured chunk times of every machine's slices, to fold into the table.</summary>
         public IReadOnlyList<PerfEntry> Measured()
@@ -568,24 +558,8 @@ public static class DistributedInference
                     ErrorId = (error as HeteroBatchException)?.ErrorId,
                 });
             }
-            var output = new BatchOutput(_output, _slicer.Count, (int[])_model.OutputItemShape.Clone(), _slicer.Sources);
-            return new InferenceResult
-            {
-                Model = _model.Name,
-                ModelHash = _model.Hash,
-                BatchSize = _slicer.Count,
-                WallMs = total.Elapsed.TotalMilliseconds,
-                PredictedMs = _plan.PredictedMs,
-                Units = units.ToArray(),
-                Machines = machineRows.ToArray(),
-                FailedUnits = units.Where(u => u.Failed).Select(u => u.Unit).ToArray(),
-                FailedMachines = _machines.Where(m => m.Failed).Select(m => m.Name).ToArray(),
-                ItemsReplanned = units.Sum(u => u.ItemsReplanned),
-                OutputShape = output.Shape,
-                Input = _slicer.Description,
-                Plan = _plan,
-                Output = output,
-            };
+            return InferenceResult.Of(_model.Name, _model.Hash, _output, _slicer.Count, _model.OutputItemShape, _slicer.Sources, _slicer.Description,
+                _plan, total.Elapsed.TotalMilliseconds, 0, units.ToArray(), machineRows.ToArray());
         }
 
         private HeteroBatchException ItemsNotComputed(IReadOnlyList<(int From, int To)> ranges) =>

@@ -27,4 +27,15 @@ public sealed record ExecutionProgress
     public IReadOnlyList<UnitProgress> Units { get; init; } = Array.Empty<UnitProgress>();
     /// <summary>0–100 within the current stage; -1 when unknown.</summary>
     public int PercentComplete { get; init; } = -1;
+
+    /// <summary>The executing stage's report, for units and machines alike: items done of the batch, and per lane.</summary>
+    internal static ExecutionProgress Executing(int done, int total, IReadOnlyList<UnitProgress> lanes) => new()
+    {
+        Stage = ExecutionStage.Executing,
+        Activity = $"{done} of {total} items",
+        ItemsDone = done,
+        TotalItems = total,
+        PercentComplete = total > 0 ? (int)Math.Min(100, done * 100L / total) : 100,
+        Units = lanes,
+    };
 }

@@ -337,21 +337,10 @@ public sealed class HeteroExecutor
                 .ToList();
         }
 
-        private void ReportProgress()
-        {
-            int total = _request.Input.Count;
-            int done = Volatile.Read(ref _totalDone);
-            _writer.WriteProgress(new ExecutionProgress
-            {
-                Stage = ExecutionStage.Executing,
-                Activity = $"{done} of {total} items",
-                ItemsDone = done,
-                TotalItems = total,
-                PercentComplete = total > 0 ? (int)(done * 100L / total) : 100,
-                Units = _units.Values.Where(u => u.ItemsAssigned > 0 || u.Share is not null)
-                    .Select(u => new UnitProgress(u.Unit.Id, Volatile.Read(ref u.ItemsDone), u.ItemsAssigned, u.Failed)).ToArray(),
-            });
-        }
+        private void ReportProgress() =>
+            _writer.WriteProgress(ExecutionProgress.Executing(Volatile.Read(ref _totalDone), _request.Input.Count,
+                _units.Values.Where(u => u.ItemsAssigned > 0 || u.Share is not null)
+                    .Select(u => new UnitProgress(u.Unit.Id, Volatile.Read(ref u.ItemsDone), u.ItemsAssigned, u.Failed)).ToArray()));
 
         private InferenceResult BuildResult()
         {
@@ -383,23 +372,8 @@ public sealed class HeteroExecutor
                 });
             }
             var input = _request.Input;
-            var output = new BatchOutput(_output, input.Count, (int[])_request.Model.OutputItemShape.Clone(), input.Sources);
-            return new InferenceResult
-            {
-                Model = _request.Model.Name,
-                ModelHash = _request.Model.Hash,
-                BatchSize = input.Count,
-                WallMs = Clock.Elapsed.TotalMilliseconds,
-                SetupMs = _setupMs,
-                PredictedMs = plan.PredictedMs,
-                Units = reports.ToArray(),
-                FailedUnits = reports.Where(r => r.Failed).Select(r => r.Unit).ToArray(),
-                ItemsReplanned = reports.Sum(r => r.ItemsReplanned),
-                OutputShape = output.Shape,
-                Input = input.Description,
-                Plan = plan,
-                Output = output,
-            };
+            return InferenceResult.Of(_request.Model.Name, _request.Model.Hash, _output, input.Count, _request.Model.OutputItemShape, input.Sources,
+                input.Description, plan, Clock.Elapsed.TotalMilliseconds, _setupMs, reports.ToArray());
         }
 
         private HeteroBatchException ItemsNotComputed(IReadOnlyList<(int From, int To)> ranges) =>

@@ -85,4 +85,30 @@ public sealed record InferenceResult
     /// <see cref="BatchOutput.ToArray"/>, or <see cref="BatchOutput.TopK"/> for classifiers. Null only for results
     /// rebuilt from serialized form (remoting), which carry no tensor.</summary>
     public BatchOutput? GetOutput() => Output;
+
+    /// <summary>The result of a run over lanes, built the same way for units and machines: the outputs in item order, the
+    /// per-unit reports (and per-machine ones), the failures and re-plans counted from them.</summary>
+    internal static InferenceResult Of(string model, string modelHash, float[] output, int batchSize, int[] outputItemShape, IReadOnlyList<string>? sources,
+        string inputDescription, Planning.BatchPlan plan, double wallMs, double setupMs, UnitRunReport[] units, UnitRunReport[]? machines = null)
+    {
+        var tensor = new BatchOutput(output, batchSize, (int[])outputItemShape.Clone(), sources);
+        return new InferenceResult
+        {
+            Model = model,
+            ModelHash = modelHash,
+            BatchSize = batchSize,
+            WallMs = wallMs,
+            SetupMs = setupMs,
+            PredictedMs = plan.PredictedMs,
+            Units = units,
+            Machines = machines ?? Array.Empty<UnitRunReport>(),
+            FailedUnits = units.Where(u => u.Failed).Select(u => u.Unit).ToArray(),
+            FailedMachines = machines?.Where(m => m.Failed).Select(m => m.Unit).ToArray() ?? Array.Empty<string>(),
+            ItemsReplanned = units.Sum(u => u.ItemsReplanned),
+            OutputShape = tensor.Shape,
+            Input = inputDescription,
+            Plan = plan,
+            Output = tensor,
+        };
+    }
 }

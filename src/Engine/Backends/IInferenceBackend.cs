@@ -6,9 +6,9 @@ namespace HeteroBatch.Engine.Backends;
 /// <summary>Backend names as they appear in <see cref="ComputeUnit.Backend"/> and in the perf table.</summary>
 public static class BackendNames
 {
-    public const string OrtCpu = "OnnxRuntime-CPU";
-    public const string OrtCuda = "OnnxRuntime-CUDA";
-    public const string OpenVino = "OpenVINO";
+    public const string OrtCpu = UnitBackends.OrtCpu;
+    public const string OrtCuda = UnitBackends.OrtCuda;
+    public const string OpenVino = UnitBackends.OpenVino;
 }
 
 /// <summary>

@@ -17,7 +17,7 @@ public sealed record ComputeUnit
     /// <summary>Stable id on its machine: <c>cpu</c>, <c>gpu0</c>, <c>gpu1</c>, <c>openvino:GPU.0</c>.</summary>
     public required string Id { get; init; }
     public required ComputeUnitKind Kind { get; init; }
-    /// <summary>Backend that runs models on it; see <see cref="Backends.BackendNames"/>.</summary>
+    /// <summary>Backend that runs models on it; see <see cref="UnitBackends"/>.</summary>
     public required string Backend { get; init; }
     /// <summary>Device name as the OS or driver reports it (CPU model name, GPU product name).</summary>
     public required string Name { get; init; }

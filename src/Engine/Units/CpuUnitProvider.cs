@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
-using HeteroBatch.Engine.Backends;
 
 namespace HeteroBatch.Engine.Units;
 
@@ -38,7 +37,7 @@ public sealed class CpuUnitProvider : IComputeUnitProvider
             {
                 Id = UnitId,
                 Kind = ComputeUnitKind.Cpu,
-                Backend = BackendNames.OrtCpu,
+                Backend = UnitBackends.OrtCpu,
                 Name = facts.ModelName,
                 DeviceIndex = 0,
                 MemoryBytes = memory,

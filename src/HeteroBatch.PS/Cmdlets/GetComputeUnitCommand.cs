@@ -59,6 +59,9 @@ public sealed class GetComputeUnitCommand : HeteroBatchCmdlet
             ThrowEngineError(ex);
             return;
         }
+        // A kind of unit whose discovery broke is missing from the list: say so rather than list fewer units silently.
+        foreach (var failure in ComputeUnitDiscovery.ProbeFailures)
+            WriteWarning($"{failure} Units of that kind are left out; run Get-ComputeUnit -Refresh to probe again.");
         var ids = new List<string>();
         foreach (var id in Id ?? Array.Empty<string>())
         {

@@ -62,6 +62,11 @@ public class ComputeUnitDiscoveryTests
     {
         var catalog = new ComputeUnitCatalog(new IComputeUnitProvider[] { new CpuUnitProvider(), new ThrowingProvider() });
         Assert.Equal(new[] { "cpu" }, catalog.Discover().Select(u => u.Id));
+        // The failure is kept for the caller to tell (the engine writes nowhere itself), and cleared by a good probe.
+        Assert.Equal("broken discovery failed: driver exploded", Assert.Single(catalog.ProbeFailures));
+        var healthy = new ComputeUnitCatalog(new IComputeUnitProvider[] { new CpuUnitProvider() });
+        healthy.Discover();
+        Assert.Empty(healthy.ProbeFailures);
     }
 
     [SkippableFact]

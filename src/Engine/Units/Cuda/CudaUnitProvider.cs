@@ -1,4 +1,3 @@
-using HeteroBatch.Engine.Backends;
 
 namespace HeteroBatch.Engine.Units.Cuda;
 
@@ -47,7 +46,7 @@ public sealed class CudaUnitProvider : IComputeUnitProvider
             {
                 Id = "gpu" + device.Ordinal,
                 Kind = ComputeUnitKind.Gpu,
-                Backend = BackendNames.OrtCuda,
+                Backend = UnitBackends.OrtCuda,
                 Name = device.Name,
                 DeviceIndex = device.Ordinal,
                 MemoryBytes = device.MemoryBytes,

@@ -46,7 +46,7 @@ public sealed class OpenVinoUnitProvider : IComputeUnitProvider
             {
                 Id = "openvino:CPU",
                 Kind = ComputeUnitKind.Accelerator,
-                Backend = Backends.BackendNames.OpenVino,
+                Backend = UnitBackends.OpenVino,
                 Name = "OpenVINO runtime",
                 Available = false,
                 Reason = NotBuiltReason,

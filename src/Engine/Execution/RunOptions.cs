@@ -47,9 +47,6 @@ public record RunOptions
     /// so later calls of any size pay no setup. The cost is reported in <see cref="InferenceResult.SetupMs"/>.</summary>
     public bool WarmUp { get; init; }
 
-    /// <summary>These options alone (a request's options without its input, plan or machines), as they travel to a machine.</summary>
-    public RunOptions ToOptions() => new(this);
-
     /// <summary>
     /// The options a machine of a cross-machine run gets for its part: the same options with the machine's own unit
     /// ids, while writing the output and folding the table stay with the machine that started the run.

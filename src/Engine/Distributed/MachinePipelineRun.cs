@@ -23,6 +23,8 @@ internal sealed class MachinePipelineRun(DistributedRequest request, IOutputWrit
     private IReadOnlyList<MachineCostModel>? _costModels;
     private RunState? _run;
 
+    protected override string ModelName => _model.Name;
+
     protected override string ResolvingActivity =>
         $"asking {string.Join(", ", (request.Machines ?? Array.Empty<IMachineRunner>()).Select(r => r.Address))} about {request.Model}";
 

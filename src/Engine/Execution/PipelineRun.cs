@@ -46,7 +46,7 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
                     if (Options.NoAutoProfile) throw MissingProfile(store.Path, missing);
                     store.CheckWritable(); // a read-only table location fails now, not after profiling
                     var profileOptions = ProfileOptionsFor(batchSize);
-                    Output.WriteVerbose($"Profiling {Names(missing)} for model '{Options.Model}': the perf table {store.Path} has no rows for them " +
+                    Output.WriteVerbose($"Profiling {Names(missing)} for model '{ModelName}': the perf table {store.Path} has no rows for them " +
                         $"with this run's options. Batch sizes {(profileOptions.BatchSizes is { } sizes ? string.Join(", ", sizes) : $"of the default grid up to {profileOptions.MaxBatchSize}")}; " +
                         "each row is saved as soon as it is measured.");
                     // Rows are kept as they are measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
@@ -101,6 +101,8 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
         return profile.BatchSizes is null ? profile with { MaxBatchSize = Math.Clamp(batchSize, 1, 129) } : profile;
     }
 
+    /// <summary>The model as resolved (an fp16 conversion has a name of its own).</summary>
+    protected abstract string ModelName { get; }
     /// <summary>What the resolve stage says it does.</summary>
     protected abstract string ResolvingActivity { get; }
     /// <summary>Resolves the model and the lanes (units, or machines and their units).</summary>

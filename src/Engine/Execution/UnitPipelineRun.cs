@@ -37,6 +37,8 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
         _options = ThreadBudget.OptionsFor(units, _request.BackendOptions);
     }
 
+    protected override string ModelName => _model.Name;
+
     protected override string ResolvingActivity => $"resolving {_request.Model}";
 
     protected override void Resolve()

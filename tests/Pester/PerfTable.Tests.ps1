@@ -45,6 +45,12 @@ Describe 'Measure-BatchProfile' {
         $rows.Count | Should -Be 4
         @($rows.Model | Select-Object -Unique) | Should -Be @('tinynet', 'other-net')
         $rows.BatchSize | Should -Be @(1, 2, 1, 2)
+        # A record whose model does not exist is its own error; the next record is still profiled.
+        $more = @([pscustomobject]@{ Model = 'no-such-net' }, [pscustomobject]@{ Model = 'tinynet' } |
+            Measure-BatchProfile -Unit cpu -BatchSize 1 -Repeat 1 -Warmup 0 -NoRefine -ErrorVariable recordErrors -ErrorAction SilentlyContinue)
+        $more.Count | Should -Be 1
+        $more[0].Model | Should -Be 'tinynet'
+        $recordErrors[0].FullyQualifiedErrorId | Should -BeLike 'ModelNotFound*'
     }
 
     It 'writes progress and ends with a Completed record' {

@@ -81,6 +81,13 @@ Describe 'Split-Batch' {
         $two.Count | Should -Be 2
         $two[0].Shares.Unit | Should -Be 'GPU'
         $two[1].Shares.Unit | Should -Be 'CPU'
+        # A row that cannot be planned is that row's error; the rows after it are still planned.
+        $mixed = @([pscustomobject]@{ Model = 'resnet-50'; BatchSize = 8; Unit = 'TPU' }, [pscustomobject]@{ Model = 'resnet-50'; BatchSize = 9; Unit = 'CPU' } |
+            Split-Batch -MachineName paper-i7 -Path $table -ErrorVariable rowErrors -ErrorAction SilentlyContinue)
+        $mixed.Count | Should -Be 1
+        $mixed[0].BatchSize | Should -Be 9
+        @($rowErrors).Count | Should -Be 1
+        $rowErrors[0].FullyQualifiedErrorId | Should -BeLike 'MissingProfile*'
     }
 
     It 'lists a unit that gets nothing with a reason' {

@@ -112,8 +112,9 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
         if (MyInvocation.ExpectingInput && Model != _modelGiven)
         {
             // A record that brings its own model (Import-Csv models.csv | Measure-BatchProfile): one profile per record.
+            // A record that fails (a model that does not exist) is that record's error; the others are still profiled.
             _profiledRecords = true;
-            Profile(Unit ?? Array.Empty<string>());
+            Profile(Unit ?? Array.Empty<string>(), oneOfSeveral: true);
             return;
         }
         if (Unit is not null) _unitIds.AddRange(Unit);
@@ -126,7 +127,7 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
         Profile(_unitIds);
     }
 
-    private void Profile(IReadOnlyList<string> unitIds)
+    private void Profile(IReadOnlyList<string> unitIds, bool oneOfSeveral = false)
     {
         var store = Save ? PerfTableCmdletSupport.OpenStore(this, Path) : null;
         if (store is not null && !ShouldProcess(store.Path, $"Save the profile of {Model}")) store = null;
@@ -151,7 +152,7 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
         var activityId = NewActivityId();
         var activity = $"Measure-BatchProfile {Model}";
 
-        RunEngine((sink, ct) =>
+        object? Work(PipelineSink sink, CancellationToken ct)
         {
             // A table that cannot be written fails now, not after minutes of profiling.
             store?.CheckWritable();
@@ -178,6 +179,9 @@ public sealed class MeasureBatchProfileCommand : HeteroBatchCmdlet
             {
                 PostProgressCompleted(sink, activityId, activity);
             }
-        }, Model);
+            return null;
+        }
+        if (!oneOfSeveral) RunEngine(Work, Model);
+        else TryRunEngine(Work, Model, out _);
     }
 }

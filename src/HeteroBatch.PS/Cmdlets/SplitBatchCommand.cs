@@ -79,8 +79,9 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         if (MyInvocation.ExpectingInput && (Model != _modelGiven || BatchSize != _batchSizeGiven))
         {
             // A record that brings its own job (Import-Csv jobs.csv | Split-Batch): one plan per record, with its units.
+            // A job that fails (a row naming an unprofiled unit) is that record's error; the other rows are still planned.
             _plannedRecords = true;
-            WritePlan(Unit ?? Array.Empty<string>(), MachineName ?? Array.Empty<string>(), Array.Empty<(string, string)>());
+            WritePlan(Unit ?? Array.Empty<string>(), MachineName ?? Array.Empty<string>(), Array.Empty<(string, string)>(), oneOfSeveral: true);
             return;
         }
         if (MyInvocation.ExpectingInput && MachineName is { Length: 1 } piped && !ReferenceEquals(MachineName, _machinesGiven))
@@ -99,7 +100,8 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         WritePlan(_units, _machinesGiven ?? Array.Empty<string>(), _piped);
     }
 
-    private void WritePlan(IReadOnlyList<string> units, IReadOnlyList<string> machines, IReadOnlyList<(string Machine, string Unit)> piped)
+    private void WritePlan(IReadOnlyList<string> units, IReadOnlyList<string> machines, IReadOnlyList<(string Machine, string Unit)> piped,
+        bool oneOfSeveral = false)
     {
         var store = PerfTableCmdletSupport.OpenStore(this, Path);
         var request = new TablePlanRequest
@@ -107,7 +109,7 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             Model = ModelArgument.Resolve(this, Model), Precision = Precision, BatchSize = BatchSize, Units = units.ToArray(),
             Machines = machines.ToArray(), UnitsOnMachines = piped.ToArray(), BackendOptions = BackendOptions, Algorithm = Algorithm,
         };
-        var plan = RunEngine((_, ct) =>
+        BatchPlan Plan(CancellationToken ct)
         {
             var rows = store.Read().Entries;
             try
@@ -118,8 +120,9 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
             {
                 throw ExplainMissing(missing, rows);
             }
-        }, Model);
-        WriteObject(plan);
+        }
+        if (!oneOfSeveral) WriteObject(RunEngine((_, ct) => Plan(ct), Model));
+        else if (TryRunEngine((_, ct) => Plan(ct), Model, out var plan)) WriteObject(plan);
     }
 
     /// <summary>

@@ -48,6 +48,39 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
     /// </summary>
     protected T RunEngine<T>(Func<PipelineSink, CancellationToken, T> work, object? errorTarget = null)
     {
+        try
+        {
+            return RunEngineWork(work, errorTarget);
+        }
+        catch (HeteroBatchException ex)
+        {
+            ThrowEngineError(ex, errorTarget);
+            throw; // unreachable: ThrowTerminatingError throws
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="RunEngine{T}"/> for one job of several (a piped record): the job's engine error is written as a
+    /// non-terminating ErrorRecord and the next record goes on (false is returned); Ctrl+C still stops the pipeline.
+    /// </summary>
+    protected bool TryRunEngine<T>(Func<PipelineSink, CancellationToken, T> work, object? errorTarget, out T result)
+    {
+        try
+        {
+            result = RunEngineWork(work, errorTarget);
+            return true;
+        }
+        catch (HeteroBatchException ex)
+        {
+            WriteEngineError(ex, errorTarget);
+            result = default!;
+            return false;
+        }
+    }
+
+    /// <summary>The work of <see cref="RunEngine{T}"/>: its engine errors are thrown as they are, other failures are terminating.</summary>
+    private T RunEngineWork<T>(Func<PipelineSink, CancellationToken, T> work, object? errorTarget)
+    {
         using var queue = new BlockingCollection<Action>();
         var sink = new PipelineSink(queue);
         var task = Task.Factory.StartNew(() =>
@@ -77,12 +110,7 @@ public abstract class HeteroBatchCmdlet : PSCmdlet, IDisposable
             ReportInterrupted();
             throw new PipelineStoppedException();
         }
-        catch (HeteroBatchException ex)
-        {
-            ThrowEngineError(ex, errorTarget);
-            throw; // unreachable: ThrowTerminatingError throws
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException and not PipelineClosedException)
+        catch (Exception ex) when (ex is not HeteroBatchException and not PipelineStoppedException and not PipelineClosedException)
         {
             ThrowEngineError(ex, errorTarget);
             throw;

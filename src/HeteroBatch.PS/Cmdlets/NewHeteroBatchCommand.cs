@@ -12,7 +12,7 @@ namespace HeteroBatch.PS.Cmdlets;
 /// synthetic batch, or a float array. Pass it to Invoke-HeteroInference -Batch as often as needed: each call
 /// runs it as it is (no reading, no copy), and a GPU copies it by DMA from the second call on.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "HeteroBatch", DefaultParameterSetName = SyntheticSet)]
+[Cmdlet(VerbsCommon.New, "HeteroBatch", DefaultParameterSetName = SyntheticSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(BatchInput))]
 public sealed class NewHeteroBatchCommand : HeteroBatchCmdlet
 {
@@ -52,6 +52,8 @@ public sealed class NewHeteroBatchCommand : HeteroBatchCmdlet
     protected override void ProcessRecord()
     {
         var modelArgument = ModelArgument.Resolve(this, Model);
+        // The batch takes (and, where a GPU is used, page-locks) memory until it is collected.
+        if (!ShouldProcess(Model, "Load a batch into pinned memory")) return;
         InputSource source = ParameterSetName switch
         {
             FilesSet => InputSource.Files(InputPath.Select(p => PerfTableCmdletSupport.ResolvePath(this, p)).ToArray()),

@@ -22,6 +22,8 @@ public sealed class SteadyStateProfilingTests : IClassFixture<TinyNetOnCpu>
     private sealed class SettlingSession(IInferenceSession inner, TimeSpan setup, int[] settleMs, bool warmable) : IInferenceSession, IWarmableSession
     {
         public readonly Dictionary<int, int> Runs = new();
+        public readonly List<int> InputOffsets = new();
+        public long InputArrayLength;
         public readonly List<int> Warmed = new();
         private readonly HashSet<int> _warm = new();
 
@@ -41,6 +43,11 @@ public sealed class SteadyStateProfilingTests : IClassFixture<TinyNetOnCpu>
 
         public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default)
         {
+            if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(input, out var segment))
+            {
+                InputOffsets.Add(segment.Offset);
+                InputArrayLength = segment.Array!.LongLength;
+            }
             int k = Runs.GetValueOrDefault(batchSize);
             Runs[batchSize] = k + 1;
             if (_warm.Add(batchSize)) Thread.Sleep(setup);
@@ -99,5 +106,18 @@ public sealed class SteadyStateProfilingTests : IClassFixture<TinyNetOnCpu>
         var options = new ProfileOptions { BatchSizes = new[] { 2 }, Refine = false, WarmupRuns = 0, Repeats = 3 };
         profiler.Profile(_tiny.Model, _tiny.Cpu, options).ToList();
         Assert.Equal(3, session.Runs[2]);
+    }
+
+    [Fact]
+    public void Every_run_reads_a_window_of_the_input_the_run_before_did_not()
+    {
+        var session = Open(TimeSpan.Zero, Array.Empty<int>(), warmable: false);
+        var profiler = new BatchProfiler((_, _, _) => session, disposeSessions: true);
+        var options = new ProfileOptions { BatchSizes = new[] { 4 }, Refine = false, WarmupRuns = 2, Repeats = 5 };
+        profiler.Profile(_tiny.Model, _tiny.Cpu, options).ToList();
+        Assert.True(session.InputOffsets.Count >= 7);
+        for (int i = 1; i < session.InputOffsets.Count; i++) Assert.NotEqual(session.InputOffsets[i - 1], session.InputOffsets[i]);
+        // The buffer cycled through is larger than a last-level cache.
+        Assert.True(session.InputArrayLength * sizeof(float) >= 64L << 20, $"{session.InputArrayLength * sizeof(float)} bytes");
     }
 }

@@ -30,6 +30,8 @@ public sealed record DatasetRequest
     public bool IncludeOutput { get; init; }
     public string? PerfTablePath { get; init; }
     public bool NoAutoProfile { get; init; }
+    /// <summary>How units the table lacks are profiled (see <see cref="Execution.InferenceRequest.ProfileOptions"/>).</summary>
+    public Profiling.ProfileOptions? ProfileOptions { get; init; }
     public BackendOptions? BackendOptions { get; init; }
     public ModelPrecision Precision { get; init; } = ModelPrecision.Single;
 }

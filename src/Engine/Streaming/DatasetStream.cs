@@ -66,7 +66,7 @@ public sealed class DatasetStream
         var baseRequest = new InferenceRequest
         {
             Model = r.Model, ModelCacheDirectory = r.ModelCacheDirectory, Units = r.Units, PerfTablePath = r.PerfTablePath,
-            NoAutoProfile = r.NoAutoProfile, BackendOptions = r.BackendOptions, Precision = r.Precision,
+            NoAutoProfile = r.NoAutoProfile, ProfileOptions = r.ProfileOptions, BackendOptions = r.BackendOptions, Precision = r.Precision,
             Input = InputSource.Synthetic(1),
         };
         var units = InferencePipeline.ResolveUnits(baseRequest);
@@ -171,10 +171,11 @@ public sealed class DatasetStream
                         }
                         writer.Append(rows);
                     }
-                    if (onItem is not null && output is not null) EmitItems(batch, output, source, onItem);
+                    // Counted as soon as its rows are on disk: a Ctrl+C while its items are written out still reports them.
                     items += batch.Count;
                     batches++;
                     Interlocked.Add(ref _itemsDone, batch.Count);
+                    if (onItem is not null && output is not null) EmitItems(batch, output, source, onItem);
                 }
                 finally
                 {

@@ -88,8 +88,14 @@ static void Stream(string dir, string model, int batch, int workers, string? out
 {
     string[] paths = limit > 0 ? Directory.EnumerateFiles(dir, "*.jpg").Order(StringComparer.Ordinal).Take(limit).ToArray() : new[] { dir };
     var request = new DatasetRequest { Model = model, Paths = paths, Units = new[] { "cpu" }, BatchSize = batch, DecodeWorkers = workers, OutputPath = output, Top = 5 };
-    long checksum = 0;
-    var summary = new DatasetStream(request).Run(item => checksum += item.Class, null, null, CancellationToken.None);
+    long checksum = 0, seen = 0;
+    var rss = new List<string>();
+    var summary = new DatasetStream(request).Run(item =>
+    {
+        checksum += item.Class;
+        if (++seen % 1000 == 0) rss.Add($"{seen}:{Status("VmRSS")}");
+    }, null, null, CancellationToken.None);
+    Console.WriteLine($"VmRSS by items done: {string.Join(" ", rss)}");
     Console.WriteLine($"items={summary.Items} bad={summary.BadItems} wall={summary.WallSeconds:F1}s items/s={summary.ItemsPerSecond:F1} " +
                       $"decodeWorkers={summary.DecodeWorkers} cpuThreads={summary.CpuInferenceThreads} decodeSeconds={summary.DecodeSeconds:F1} " +
                       $"decode/worker={summary.DecodeItemsPerSecondPerWorker:F1}/s waitForDecode={summary.WaitForDecodeSeconds:F1}s inference={summary.InferenceSeconds:F1}s " +
@@ -108,4 +114,5 @@ static void Compute(string model, int batch, int batches, int threads)
     Console.WriteLine($"compute-bound: {model} batch {batch} threads={threads}: {batch * batches / sw.Elapsed.TotalSeconds:F1} items/s");
 }
 
-static string VmHwm() => File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM")) is { } l ? l["VmHWM:".Length..].Trim() : "n/a";
+static string VmHwm() => Status("VmHWM");
+static string Status(string key) => File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(key + ":")) is { } l ? l[(key.Length + 1)..].Trim() : "n/a";

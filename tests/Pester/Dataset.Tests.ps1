@@ -54,18 +54,24 @@ Describe 'Invoke-HeteroDataset' {
         $dir = New-TestFolder
         Copy-Item (Join-Path $images 'img000[0-9].jpg') $dir
         Set-Content (Join-Path $dir 'img0004.jpg') 'not a jpeg'
-        $out = Join-Path $dir 'out.npy'
+        Set-Content (Join-Path $dir 'img0007.txt') 'notes'   # sorts between img0007.jpg and img0008.jpg
+        $out = Join-Path (New-TestFolder) 'out.npy'
         $s = Invoke-HeteroDataset tinynet $dir -Unit cpu -BatchSize 4 -OutputPath $out -Path $table -WarningVariable warned -WarningAction SilentlyContinue
-        $s.Items | Should -Be 10
-        $s.BadItems | Should -Be 1
+        $s.Items | Should -Be 11
+        $s.BadItems | Should -Be 2
         $s.Bad[0].Index | Should -Be 4
         $s.Bad[0].ErrorId | Should -Be 'ImageDecodeFailed'
-        @($warned).Count | Should -Be 1
+        $s.Bad[1].Index | Should -Be 8
+        $s.Bad[1].ErrorId | Should -Be 'UnsupportedInputType'
+        @($warned).Count | Should -Be 2
         "$($warned[0])" | Should -BeLike "*img0004.jpg*ImageDecodeFailed*"
+        "$($warned[1])" | Should -BeLike "*img0007.txt*UnsupportedInputType*"
         $npy = [HeteroBatch.Engine.Inputs.NpyFile]::Read($out)
-        $npy.Item2 | Should -Be @(10, 10)
+        $npy.Item2 | Should -Be @(11, 10)
         [float]::IsNaN($npy.Item1[40]) | Should -BeTrue
+        [float]::IsNaN($npy.Item1[80]) | Should -BeTrue
         [float]::IsNaN($npy.Item1[30]) | Should -BeFalse
+        [float]::IsNaN($npy.Item1[90]) | Should -BeFalse
     }
 
     It 'a -Resume onto another model''s output fails with ResumeMismatch and a hint' {

@@ -33,15 +33,16 @@ public sealed class DatasetSource
 
     /// <summary>
     /// The dataset of <paramref name="paths"/>: folders (their images or .npy files, by name, not recursive), image
-    /// files and .npy files ([...item] or [n, ...item], float32). Files of other kinds given by name are kept as items
-    /// so that the stream reports them as bad; the same files inside folders are left out, as Invoke-HeteroInference does.
+    /// files and .npy files ([...item] or [n, ...item], float32). With images, files of other kinds (given by name or in
+    /// a folder) are items too, so that the stream reports them as bad; with .npy files, a folder's other files are left out.
     /// Throws EmptyInput, InputNotFound, UnsupportedInputType (images mixed with .npy), NpyFormatInvalid.
     /// </summary>
     public static DatasetSource Open(IReadOnlyList<string> paths, ImageDecoderKind decoder = ImageDecoderKind.Skia)
     {
         if (paths is null || paths.Count == 0)
             throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, "No input files or folders were given.");
-        var files = new List<string>();
+        // (path, true when it came from a folder listing)
+        var listed = new List<(string Path, bool InFolder)>();
         foreach (var p in paths)
         {
             if (string.IsNullOrWhiteSpace(p))
@@ -49,16 +50,18 @@ public sealed class DatasetSource
             var full = Path.GetFullPath(p);
             if (Directory.Exists(full))
             {
-                var inFolder = Directory.EnumerateFiles(full).Where(f => IsImage(f) || IsNpy(f))
-                    .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
-                if (inFolder.Count == 0)
+                var inFolder = Directory.EnumerateFiles(full).OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
+                if (!inFolder.Any(f => IsImage(f) || IsNpy(f)))
                     throw new HeteroBatchException(ExecutionErrorIds.EmptyInput, ErrorKind.InvalidArgument, $"The folder '{full}' has no image or .npy files.", full);
-                files.AddRange(inFolder);
+                listed.AddRange(inFolder.Select(f => (f, true)));
             }
-            else if (File.Exists(full)) files.Add(full);
+            else if (File.Exists(full)) listed.Add((full, false));
             else throw new HeteroBatchException(ExecutionErrorIds.InputNotFound, ErrorKind.ObjectNotFound, $"The input '{full}' does not exist.", full);
         }
-        bool anyNpy = files.Any(IsNpy);
+        bool anyNpy = listed.Any(f => IsNpy(f.Path));
+        // Images: every other file of a folder stays an item, so the stream reports it as bad (warned, recorded,
+        // its row NaN) instead of leaving it out unseen. Tensors: only the .npy files of a folder count.
+        var files = listed.Where(f => !anyNpy || !f.InFolder || IsNpy(f.Path)).Select(f => f.Path).ToList();
         if (!anyNpy) return new DatasetSource(files, Array.Empty<(string, NpyHeader, long, long)>(), files.Count) { Decoder = decoder };
         if (files.Any(f => !IsNpy(f)))
             throw new HeteroBatchException(ExecutionErrorIds.UnsupportedInputType, ErrorKind.InvalidArgument,

@@ -25,7 +25,7 @@ public sealed class InvokeHeteroDatasetCommand : HeteroBatchCmdlet
     [ValidateNotNullOrEmpty]
     public string Model { get; set; } = "";
 
-    /// <summary>Folders (their images or .npy files, by name), image files, .npy files [N, ...item]; FileInfo objects piped from Get-ChildItem bind by FullName.</summary>
+    /// <summary>Folders (their files, by name), image files, .npy files [N, ...item]; FileInfo objects piped from Get-ChildItem bind by FullName. With images, other files are reported as bad items.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [ValidateNotNullOrEmpty]

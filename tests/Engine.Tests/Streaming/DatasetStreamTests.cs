@@ -259,6 +259,45 @@ public sealed class DatasetStreamTests : IDisposable
         Assert.Throws<ArgumentException>(() => NpyStreamWriter.Create(path, new[] { 2, 3 }).Append(new float[5]));
     }
 
+    [SkippableTheory]
+    [InlineData(1000.0, false)] // inference far dearer than decoding: every core keeps running the model
+    [InlineData(0.0001, true)]  // decoding far dearer: it takes all cores but one from the CPU unit
+    public void The_cores_are_divided_between_decoding_and_inference_by_measured_cost(double execMsPerItem, bool decodeHeavy)
+    {
+        int cores = Environment.ProcessorCount;
+        Skip.If(cores < 2, "one core cannot be divided");
+        var images = MakeImages(Path.Combine(_dir, "split"), 12);
+        var cpu = HeteroExecutorTests.CpuUnit();
+        var model = ExecutionTestModels.Small;
+        var key = ThreadBudget.OptionsFor(new[] { cpu }).Single().Value.Key;
+        var table = Path.Combine(_dir, "split-perf.json");
+        new HeteroBatch.Engine.Table.PerfTableStore(table).Merge(new[] { 1, 4, 8 }.Select(b => new HeteroBatch.Engine.Table.PerfEntry
+        {
+            Model = model.Name, ModelHash = model.Hash, MachineName = cpu.MachineName, Unit = "cpu", DeviceName = cpu.Name, Backend = cpu.Backend,
+            BackendOptions = key, BatchSize = b, ExecMs = execMsPerItem * b, Timestamp = DateTimeOffset.UtcNow,
+        }));
+        var request = Request(images) with { Units = new[] { "cpu" }, DecodeWorkers = 0, PerfTablePath = table };
+        var summary = new DatasetStream(request).Run(null, null, null, default);
+        Assert.Equal(12, summary.Items);
+        if (decodeHeavy)
+        {
+            Assert.Equal(cores, summary.DecodeWorkers);
+            Assert.Equal(1, summary.CpuInferenceThreads);
+        }
+        else
+        {
+            Assert.Equal(1, summary.DecodeWorkers);
+            Assert.Equal(cores, summary.CpuInferenceThreads);
+        }
+        Assert.Contains("core-ms/item", summary.CoreSplit);
+
+        // Workers asked for: their cores come off the CPU unit's budget.
+        var asked = new DatasetStream(request with { DecodeWorkers = 1 }).Run(null, null, null, default);
+        Assert.Equal(1, asked.DecodeWorkers);
+        Assert.Equal(cores - 1, asked.CpuInferenceThreads);
+        Assert.Contains("cut by 1", asked.CoreSplit);
+    }
+
     [Fact]
     public void Skia_and_ImageSharp_make_nearly_the_same_input()
     {

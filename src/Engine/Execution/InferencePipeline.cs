@@ -44,6 +44,9 @@ public sealed record InferenceRequest
     /// <summary>Before the run, warm every batch size the table measured on each unit (not only the ones this plan runs),
     /// so later calls of any size pay no setup. The cost is reported in <see cref="InferenceResult.SetupMs"/>.</summary>
     public bool WarmUp { get; init; }
+    /// <summary>Logical cores the caller keeps busy with other work (a dataset stream's decode workers): the CPU units'
+    /// thread budget is computed as if the machine had that many fewer cores (at least 1 thread). 0 = none.</summary>
+    public int ReservedCores { get; init; }
 }
 
 /// <summary>
@@ -67,7 +70,8 @@ public static class InferencePipeline
         var model = ModelResolver.Resolve(request.Model, request.ModelCacheDirectory, null, cancellationToken);
         if (request.Precision == ModelPrecision.Half) model = HalfPrecision.ToHalf(model, request.ModelCacheDirectory, cancellationToken);
         var units = ResolveUnits(request);
-        var options = ThreadBudget.OptionsFor(units, request.BackendOptions);
+        var options = ThreadBudget.OptionsFor(units, request.BackendOptions,
+            request.ReservedCores > 0 ? Math.Max(1, Environment.ProcessorCount - request.ReservedCores) : null);
 
         cancellationToken.ThrowIfCancellationRequested();
         Report(progress, ExecutionStage.LoadingInput, "loading input");

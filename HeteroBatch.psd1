@@ -20,6 +20,7 @@
         'Invoke-HeteroInference'
         'Export-PerfChart'
         'New-HeteroBatch'
+        'Invoke-HeteroDataset'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -28,6 +28,7 @@ param(
 $ErrorActionPreference = 'Stop'
 # -File passes 'a,b' as one string.
 $Sections = @($Sections | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
+$Models = @($Models | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 Import-Module $env:HB_MODULE
 $work = '/tmp/hb-bench'
 $null = New-Item -ItemType Directory -Force $work

@@ -6,16 +6,17 @@
 # everything lands in $OUT (or /tmp/hb-bench/out).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=${OUT:-/tmp/hb-bench/out}; models=/tmp/hb-bench/models
-mkdir -p "$out" "$models"
+out=${OUT:-/tmp/hb-bench/out}; modeldir=/tmp/hb-bench/models
+mkdir -p "$out" "$modeldir"
 sections=${1:-profile,b128,npy,sequence,predict,cold}
+models=${MODELS:-resnet50,mobilenet_v2,vgg16}
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; nproc; uname -r; } > "$out/machine.txt" 2>&1
 export PYTHONUNBUFFERED=1
-python3 "$here/torch_tuned.py" --out "$models" 2>&1 | tee "$out/torch.log"
-cp "$models/torch_tuned.json" "$out/" 2>/dev/null
-"$here/../run-pwsh.sh" -File "$here/Invoke-CmdletBench.ps1" -ModelDir "$models" -Out "$out" -Sections "$sections" 2>&1 | tee "$out/cmdlet.log"
+python3 "$here/torch_tuned.py" --out "$modeldir" --models "$models" 2>&1 | tee "$out/torch.log"
+cp "$modeldir/torch_tuned.json" "$out/" 2>/dev/null
+"$here/../run-pwsh.sh" -File "$here/Invoke-CmdletBench.ps1" -ModelDir "$modeldir" -Out "$out" -Models "$models" -Sections "$sections" 2>&1 | tee "$out/cmdlet.log"
 # The module's outputs against torch's on the same input (fp32; TF32 allowed on both sides).
-python3 - "$models" "$out" <<'PY' 2>&1 | tee "$out/check.log"
+python3 - "$modeldir" "$out" <<'PY' 2>&1 | tee "$out/check.log"
 import sys, os, json, numpy as np
 models, out = sys.argv[1], sys.argv[2]
 res = {}

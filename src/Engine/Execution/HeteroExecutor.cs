@@ -160,7 +160,10 @@ public sealed class HeteroExecutor
             {
                 var state = _units[unitId];
                 var sizes = sizeList.Distinct().Order().ToArray();
-                UnitWorker.For(WorkerKey(state.Unit)).Post(_ =>
+                // A padded last chunk runs from the worker's staging buffer: size and lock it here too.
+                int padded = assignments.Where(a => string.Equals(a.Unit.Id, unitId, StringComparison.OrdinalIgnoreCase) && a.Chunks.Sum() > a.Items)
+                    .Select(a => a.Chunks[^1]).DefaultIfEmpty(0).Max();
+                UnitWorker.For(WorkerKey(state.Unit)).Post(worker =>
                 {
                     long start = Stopwatch.GetTimestamp();
                     try
@@ -173,6 +176,11 @@ public sealed class HeteroExecutor
                             // Page-lock the batch and size the staging buffers now, not inside the timed run.
                             if (ranges.TryGetValue(unitId, out var range) && sizes.Length > 0)
                                 warm.PrepareBuffers(_request.Input.Slice(range.Offset, range.Items), sizes.Max());
+                            if (padded > 0)
+                            {
+                                worker.StagingOutput(padded * _outPerItem);
+                                warm.PrepareBuffers(worker.StagingInput(padded * _inPerItem), padded);
+                            }
                         }
                     }
                     catch (Exception e)

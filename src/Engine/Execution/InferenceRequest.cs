@@ -21,4 +21,7 @@ public sealed record InferenceRequest : RunOptions
     public required InputSource Input { get; init; }
     /// <summary>A plan to run as given (validated against the batch and units); null plans from the perf table.</summary>
     public BatchPlan? Plan { get; init; }
+    /// <summary>Logical cores the caller keeps busy with other work (a dataset stream's decode workers): the CPU units'
+    /// thread budget is computed as if the machine had that many fewer cores (at least 1 thread). 0 = none.</summary>
+    public int ReservedCores { get; init; }
 }

@@ -34,7 +34,8 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
     {
         _model = model;
         _units = units;
-        _options = ThreadBudget.OptionsFor(units, _request.BackendOptions);
+        _options = ThreadBudget.OptionsFor(units, _request.BackendOptions,
+            _request.ReservedCores > 0 ? Math.Max(1, Environment.ProcessorCount - _request.ReservedCores) : null);
     }
 
     protected override string ModelName => _model.Name;

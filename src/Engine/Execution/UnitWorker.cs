@@ -58,7 +58,8 @@ internal sealed class UnitWorker
     public Memory<float> StagingInput(int elements)
     {
         // Reusable: a GPU page-locks it once and pads chunks by DMA from it.
-        if (_stagingInput.Length < elements) _stagingInput = Backends.PinnedArrays.AllocateReusable(elements);
+        // Rounded up so a slightly larger padded chunk does not reallocate (and lock) it again.
+        if (_stagingInput.Length < elements) _stagingInput = Backends.PinnedArrays.AllocateReusable(checked((int)Math.Min(Array.MaxLength, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)elements))));
         return _stagingInput.AsMemory(0, elements);
     }
 

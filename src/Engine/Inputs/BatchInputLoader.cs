@@ -44,11 +44,18 @@ public static class BatchInputLoader
     public static BatchInput Keep(BatchInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (!input.ReturnsToPool && PinnedArrays.IsReusable(input.Buffer)) return input;
-        if (input.ReturnsToPool) return input.Kept();
-        var copy = PinnedArrays.AllocateReusable(input.Data.Length);
-        input.Data.CopyTo(copy);
-        return input.WithBuffer(copy);
+        BatchInput kept;
+        if (!input.ReturnsToPool && PinnedArrays.IsReusable(input.Buffer)) kept = input;
+        else if (input.ReturnsToPool) kept = input.Kept();
+        else
+        {
+            var copy = PinnedArrays.AllocateReusable(input.Data.Length);
+            input.Data.CopyTo(copy);
+            kept = input.WithBuffer(copy);
+        }
+        // Locked for DMA now (where a CUDA GPU is used), not in the first run.
+        Backends.Cuda.OrtCudaSession.PageLock(kept.Buffer);
+        return kept;
     }
 
     // The last synthetic batches made, reused as they are (same seed, same data): generating 15 M values per call

@@ -155,7 +155,7 @@ public sealed class UnitCostCurve : ICostCurve
     /// <summary>Predicted time of one run of exactly <paramref name="batchSize"/> items; +∞ when the unit cannot
     /// run that size in one batch.</summary>
     public double DirectMs(int batchSize) =>
-        batchSize >= 1 && batchSize <= MaxBatchSize ? _directNs[batchSize] / NsPerMs : double.PositiveInfinity;
+        batchSize >= 1 && batchSize <= MaxBatchSize && _directNs[batchSize] != Infinite ? _directNs[batchSize] / NsPerMs : double.PositiveInfinity;
 
     /// <summary>Best predicted time of one run holding <paramref name="items"/> items (padding allowed); +∞ above
     /// <see cref="MaxBatchSize"/>.</summary>

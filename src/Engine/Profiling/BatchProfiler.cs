@@ -122,7 +122,10 @@ public sealed class BatchProfiler
         IProgress<ProfileProgress>? progress, CancellationToken ct)
     {
         int maxBatch = grid[^1];
-        var input = RandomInput(model, maxBatch, options.Seed);
+        // Larger than a last-level cache, so each timed run reads items it has not just read, as a real batch does:
+        // a small batch measured over the same hot items again and again looked faster on a CPU than it runs.
+        long windowItems = Math.Max(maxBatch, (long)Math.Ceiling((double)MinInputBytes / (model.InputElementsPerItem * sizeof(float))));
+        var input = RandomInput(model, (int)Math.Min(windowItems, Math.Max(maxBatch, Array.MaxLength / Math.Max(1, model.InputElementsPerItem))), options.Seed);
         // Pinned batch buffers, as the executor's: a GPU unit copies them by DMA, so the table measures
         // the same I/O path inference takes.
         var output = PinnedArrays.Allocate(checked(maxBatch * model.OutputElementsPerItem));
@@ -200,6 +203,9 @@ public sealed class BatchProfiler
         Timestamp = DateTimeOffset.UtcNow,
     };
 
+    /// <summary>Bytes of input the profiler cycles through (64 MB): more than a CPU's last-level cache.</summary>
+    internal const long MinInputBytes = 64L << 20;
+
     /// <summary>Seeded uniform floats in [0, 1) for <paramref name="maxBatch"/> items; slices of it feed smaller batches.</summary>
     internal static float[] RandomInput(ModelInfo model, int maxBatch, int seed)
     {
@@ -243,7 +249,11 @@ public sealed class BatchProfiler
 
         public PointResult Measure(int batchSize)
         {
-            var inputSlice = new ReadOnlyMemory<float>(_input, 0, batchSize * _model.InputElementsPerItem);
+            int itemsInBuffer = _input.Length / _model.InputElementsPerItem;
+            int windows = Math.Max(1, itemsInBuffer / batchSize);
+            int window = 0;
+            // Each run takes the next window of the input buffer, so no run reads items a run before it left in cache.
+            ReadOnlyMemory<float> NextInput() => new(_input, (window++ % windows) * batchSize * _model.InputElementsPerItem, batchSize * _model.InputElementsPerItem);
             var outputSlice = new Memory<float>(_output, 0, batchSize * _model.OutputElementsPerItem);
             double budgetSeconds = _options.MaxSecondsPerRun;
             var timings = new List<RunTiming>();
@@ -263,7 +273,7 @@ public sealed class BatchProfiler
                        || (_options.WarmupRuns > 0 && warmups < _options.MaxWarmupRuns && !(Math.Abs(lastSeconds - previous) <= _options.StableTolerance * Math.Max(lastSeconds, previous))))
                 {
                     previous = lastSeconds > 0 ? lastSeconds : double.NaN;
-                    var (timing, seconds, overBudget) = RunOnce(inputSlice, outputSlice, batchSize, budgetSeconds);
+                    var (timing, seconds, overBudget) = RunOnce(NextInput(), outputSlice, batchSize, budgetSeconds);
                     lastSeconds = seconds;
                     warmups++;
                     if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0);
@@ -276,7 +286,7 @@ public sealed class BatchProfiler
                     repeats = Math.Clamp((int)(_options.MaxSecondsPerPoint / lastSeconds), 1, repeats);
                 for (int i = 0; i < repeats; i++)
                 {
-                    var (timing, _, overBudget) = RunOnce(inputSlice, outputSlice, batchSize, budgetSeconds);
+                    var (timing, _, overBudget) = RunOnce(NextInput(), outputSlice, batchSize, budgetSeconds);
                     if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0);
                     timings.Add(timing);
                 }

@@ -58,7 +58,7 @@ public sealed class NewHeteroBatchCommand : HeteroBatchCmdlet
             TensorSet => InputSource.FromArray(InputObject!, InputShape),
             _ => InputSource.Synthetic(BatchSize, Seed),
         };
-        // A loaded batch holds the whole input in memory (pinned) until it is released: a change of state.
+        // A loaded batch holds the whole input in pinned memory (page-locked where a GPU is used) until it is released: a change of state.
         var what = ParameterSetName switch
         {
             FilesSet => $"{InputPath.Length} input path(s)",

@@ -107,6 +107,9 @@ internal sealed unsafe class CudaRuntime
     /// <summary>The loaded runtime, or null when libcudart cannot be loaded.</summary>
     public static CudaRuntime? TryGet() => Shared.Value;
 
+    /// <summary>The runtime when this process has already loaded it; null otherwise (loads nothing).</summary>
+    public static CudaRuntime? LoadedOrNull() => Shared.IsValueCreated ? Shared.Value : null;
+
     private static CudaRuntime? Load()
     {
         if (!NativeLibrary.TryLoad(LibraryName, out var library)) return null;

@@ -358,21 +358,45 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         {
             if (!registration.Registered)
             {
-                long bytes = array.LongLength * sizeof(float);
-                // Page-locking costs more than staging a small buffer, and a one-off large batch is cheaper to
-                // stage once than to lock: lock large buffers on their second use.
                 // Reusable buffers (pooled inputs, batches the caller keeps) are locked on their first use.
                 bool reusable = PinnedArrays.IsReusable(array);
+                long bytes = array.LongLength * sizeof(float);
                 if (registration.Attempted || bytes < (reusable ? MinReusableRegistrationBytes : MinRegistrationBytes)
                     || (!reusable && ++registration.Uses < 2)) return IntPtr.Zero;
-                registration.Attempted = true;
-                var pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-                if (!_cuda.TryHostRegister(pointer, bytes)) return IntPtr.Zero;
-                registration.Pointer = pointer;
-                registration.Registered = true;
+                Register(_cuda, registration, array);
+                if (!registration.Registered) return IntPtr.Zero;
             }
             return registration.Pointer + (nint)((long)offset * sizeof(float));
         }
+    }
+
+    private static void Register(CudaRuntime cuda, HostRegistration registration, float[] array)
+    {
+        // Page-locking costs more than staging a small buffer, and a one-off large batch is cheaper to
+        // stage once than to lock: callers lock large buffers on their second use, reusable ones on their first.
+        registration.Attempted = true;
+        var pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        if (!cuda.TryHostRegister(pointer, array.LongLength * sizeof(float))) return;
+        registration.Pointer = pointer;
+        registration.Registered = true;
+    }
+
+    /// <summary>
+    /// Page-locks a batch the caller keeps (New-HeteroBatch) at once when this process has loaded the CUDA
+    /// runtime, so the batch's first run pays nothing for it; elsewhere it does nothing.
+    /// </summary>
+    public static void PageLock(float[] array)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        if (!PinnedArrays.IsReusable(array) || array.LongLength * sizeof(float) < MinReusableRegistrationBytes) return;
+        // Load the runtime only on a machine with a CUDA GPU to use (discovery is cached per process).
+        var cuda = CudaRuntime.LoadedOrNull() ?? (Units.ComputeUnitDiscovery.Discover()
+            .Any(u => u.Available && u.Kind == Units.ComputeUnitKind.Gpu && string.Equals(u.Backend, BackendNames.OrtCuda, StringComparison.OrdinalIgnoreCase))
+            ? CudaRuntime.TryGet() : null);
+        if (cuda is null) return;
+        var registration = Registrations.GetValue(array, _ => new HostRegistration(cuda));
+        lock (registration)
+            if (!registration.Attempted) Register(cuda, registration, array);
     }
 
     /// <summary>A pinned array's page-locking; undone when the array is collected.</summary>

@@ -10,8 +10,9 @@ namespace HeteroBatch.Engine.Backends.OpenVino;
 /// </summary>
 public sealed class OpenVinoBackend : IInferenceBackend
 {
+    // Whether or not an OpenVINO runtime is installed, this build cannot use it: say that, not "not found".
     public const string NotSupportedMessage =
-        "OpenVINO runtime not found; the OpenVINO.CSharp.API package is not available in this build.";
+        "this build of HeteroBatch has no OpenVINO backend (the OpenVINO.CSharp.API package is not available to its build), so OpenVINO devices cannot run models; use the cpu and gpu units.";
 
     public string Name => BackendNames.OpenVino;
 
@@ -19,5 +20,5 @@ public sealed class OpenVinoBackend : IInferenceBackend
 
     public IInferenceSession CreateSession(ModelInfo model, ComputeUnit unit, BackendOptions options) =>
         throw new HeteroBatchException(BackendErrorIds.OpenVinoNotInstalled, ErrorKind.NotInstalled,
-            $"{unit.Id}: {NotSupportedMessage}", unit.Id);
+            $"{unit.Id}: {char.ToUpperInvariant(NotSupportedMessage[0])}{NotSupportedMessage[1..]}", unit.Id);
 }

@@ -18,6 +18,7 @@ using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Inputs;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Planning;
+using HeteroBatch.Engine.Table;
 using HeteroBatch.Engine.Units;
 using Microsoft.ML.OnnxRuntime;
 
@@ -46,7 +47,7 @@ using var bareIn = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultIns
     MemoryMarshal.AsMemory(input.Data), new long[] { opts.Batch }.Concat(model.InputItemShape.Select(d => (long)d)).ToArray());
 using var bareOut = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
     bareOutput.AsMemory(), new long[] { opts.Batch }.Concat(model.OutputItemShape.Select(d => (long)d)).ToArray());
-using var runOptions = new RunOptions();
+using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
 var inNames = new[] { model.InputName };
 var outNames = new[] { model.OutputName };
 var inValues = new[] { bareIn };

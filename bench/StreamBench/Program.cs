@@ -11,6 +11,7 @@ using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Inputs;
 using HeteroBatch.Engine.Streaming;
 using SkiaSharp;
+using HeteroBatch.Engine.Table;
 
 var mode = args.Length > 0 ? args[0] : "";
 switch (mode)

@@ -4,7 +4,7 @@ namespace HeteroBatch.Engine.Backends;
 public static class BackendErrorIds
 {
     /// <summary>A backend option is malformed, unknown to the backend, or has a value it does not take.</summary>
-    public const string InvalidBackendOptions = "InvalidBackendOptions";
+    public const string InvalidBackendOptions = Table.TableErrorIds.InvalidBackendOptions;
     /// <summary>No backend is registered under the unit's backend name.</summary>
     public const string BackendNotFound = "BackendNotFound";
     /// <summary>A session was asked to run on a unit of another backend.</summary>

@@ -4,6 +4,7 @@ using HeteroBatch.Engine.Backends.OpenVino;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends;
 

@@ -1,5 +1,6 @@
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends;
 

@@ -2,6 +2,7 @@ using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
 using Microsoft.ML.OnnxRuntime;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends;
 

@@ -1,6 +1,7 @@
 using HeteroBatch.Engine.Units;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends;
 

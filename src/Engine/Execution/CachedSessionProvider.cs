@@ -1,6 +1,7 @@
 using HeteroBatch.Engine.Backends;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Execution;
 

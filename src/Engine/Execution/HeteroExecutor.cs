@@ -6,6 +6,7 @@ using HeteroBatch.Engine.Inputs;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Units;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Execution;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using HeteroBatch.Engine.Backends;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Units;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Execution;
 

@@ -42,7 +42,7 @@ public sealed class CostModel
     /// match by name, for imported tables; when a unit has both, the hashed rows win).</param>
     /// <param name="units">Unit ids as in the table (<c>cpu</c>, <c>gpu0</c>, or <c>CPU</c>, <c>IGPU</c>, <c>GPU</c> of another host); case-insensitive.</param>
     /// <param name="machineName">Only rows of this machine; null accepts any machine (then one must be unambiguous).</param>
-    /// <param name="backendOptions">Only rows measured with this <see cref="Backends.BackendOptions.Key"/>; null accepts any.</param>
+    /// <param name="backendOptions">Only rows measured with this <see cref="Table.BackendOptions.Key"/>; null accepts any.</param>
     /// <remarks>
     /// Ok rows are measurements; OutOfMemory/TooSlow rows set the unit's limit (sizes ≥ the smallest such size are
     /// not run); rows with another status are ignored. Errors: NoUnits, InvalidModel, MissingProfile (no row for a
@@ -121,7 +121,7 @@ public sealed class CostModel
     /// <summary>Backends whose sessions pay a one-time setup per new batch size (CUDA: algorithm search and graph
     /// capture) run the measured sizes only.</summary>
     public static bool RunsMeasuredSizesOnly(string? backend) =>
-        string.Equals(backend, Backends.BackendNames.OrtCuda, StringComparison.OrdinalIgnoreCase);
+        string.Equals(backend, HeteroBatch.Engine.Units.UnitBackends.OrtCuda, StringComparison.OrdinalIgnoreCase);
 
     private static bool MatchesModel(PerfEntry row, string model, string modelHash)
     {

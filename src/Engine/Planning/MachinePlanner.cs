@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using HeteroBatch.Engine.Backends;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Table;
 using HeteroBatch.Engine.Units;

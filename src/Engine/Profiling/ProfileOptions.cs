@@ -1,4 +1,5 @@
 using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Profiling;
 

@@ -1,5 +1,6 @@
 using HeteroBatch.Engine.Backends;
 using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Streaming;
 

@@ -28,7 +28,7 @@ public sealed record PerfEntry
     public required string Unit { get; init; }
     public string DeviceName { get; init; } = "";
     public string Backend { get; init; } = "";
-    /// <summary><see cref="Backends.BackendOptions.Key"/> of the options the numbers were measured with.</summary>
+    /// <summary><see cref="Table.BackendOptions.Key"/> of the options the numbers were measured with.</summary>
     public string BackendOptions { get; init; } = "";
     public required int BatchSize { get; init; }
     /// <summary>Median execution time (compute only), milliseconds.</summary>

@@ -48,7 +48,7 @@ public static class PerfEntryValidation
         if (status is null) throw Invalid($"status '{entry.Status}' is not one of {string.Join(", ", KnownStatuses)}.");
 
         string options;
-        try { options = Backends.BackendOptions.Parse(entry.BackendOptions).Key; }
+        try { options = Table.BackendOptions.Parse(entry.BackendOptions).Key; }
         catch (HeteroBatchException ex) { throw new HeteroBatchException(TableErrorIds.InvalidPerfEntry, ErrorKind.InvalidArgument, $"Perf-table entry {Describe()} is invalid: {ex.Message}", entry, ex); }
 
         var history = entry.History ?? Array.Empty<PerfSample>();

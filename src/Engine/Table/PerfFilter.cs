@@ -29,7 +29,7 @@ public sealed record PerfFilter
         if (Backend is not null && !Same(entry.Backend, Backend)) return false;
         if (DeviceName is not null && !Same(entry.DeviceName, DeviceName)) return false;
         if (BackendOptions is not null &&
-            !Same(Backends.BackendOptions.Parse(entry.BackendOptions).Key, Backends.BackendOptions.Parse(BackendOptions).Key)) return false;
+            !Same(Table.BackendOptions.Parse(entry.BackendOptions).Key, Table.BackendOptions.Parse(BackendOptions).Key)) return false;
         if (Status is not null && !Same(entry.Status, Status)) return false;
         return true;
     }

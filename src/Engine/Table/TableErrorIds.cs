@@ -3,6 +3,8 @@ namespace HeteroBatch.Engine.Table;
 /// <summary>Stable ErrorIds of the performance table.</summary>
 public static class TableErrorIds
 {
+    /// <summary>Backend options (part of a row's key) are malformed: a setting without '=' or a bad thread count.</summary>
+    public const string InvalidBackendOptions = "InvalidBackendOptions";
     /// <summary>The table file cannot be read.</summary>
     public const string PerfTableReadFailed = "PerfTableReadFailed";
     /// <summary>The table file cannot be written.</summary>

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using HeteroBatch.Engine.Backends;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.PS.Cmdlets;
 

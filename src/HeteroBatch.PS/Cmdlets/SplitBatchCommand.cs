@@ -140,7 +140,7 @@ public sealed class SplitBatchCommand : HeteroBatchCmdlet
         }
         // -BackendOptions threads=4 plans from rows measured with 4 threads: the command measures those.
         int threads = 0;
-        if (!string.IsNullOrEmpty(BackendOptions) && HeteroBatch.Engine.Backends.BackendOptions.Parse(BackendOptions) is { Settings.Count: 0 } parsed)
+        if (!string.IsNullOrEmpty(BackendOptions) && HeteroBatch.Engine.Table.BackendOptions.Parse(BackendOptions) is { Settings.Count: 0 } parsed)
             threads = parsed.IntraOpThreads;
         var command = MissingProfileException.ProfileCommand(Model, missing.MissingUnits, Path, Precision == ModelPrecision.Half, threads);
         return new MissingProfileException(missing.Model, missing.MissingUnits, missing.MachineName, command);

@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Xunit;
 using Xunit.Abstractions;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Backends;
 

@@ -4,6 +4,7 @@ using HeteroBatch.Engine.Backends.OpenVino;
 using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Units;
 using Xunit;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Backends;
 

@@ -9,6 +9,7 @@ using HeteroBatch.Engine.Units;
 using Xunit;
 using Xunit.Abstractions;
 using static HeteroBatch.Engine.Tests.Execution.PlanAndOutputTests;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Execution;
 

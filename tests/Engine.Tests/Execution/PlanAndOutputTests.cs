@@ -4,6 +4,7 @@ using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Units;
 using Xunit;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Execution;
 

@@ -5,6 +5,7 @@ using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
 using Xunit;
 using static HeteroBatch.Engine.Tests.Execution.PlanAndOutputTests;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Execution;
 

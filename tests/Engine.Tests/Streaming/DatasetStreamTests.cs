@@ -7,6 +7,7 @@ using HeteroBatch.Engine.Streaming;
 using HeteroBatch.Engine.Tests.Execution;
 using SkiaSharp;
 using Xunit;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Streaming;
 

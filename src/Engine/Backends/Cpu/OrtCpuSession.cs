@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
 using Microsoft.ML.OnnxRuntime;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends.Cpu;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using HeteroBatch.Engine.Errors;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends.Cuda;
 

@@ -3,6 +3,7 @@ using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
 using HeteroBatch.Engine.Units.Cuda;
 using Microsoft.ML.OnnxRuntime;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends.Cuda;
 

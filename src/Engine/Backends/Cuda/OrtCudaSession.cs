@@ -6,6 +6,7 @@ using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Backends.Cuda;
 

@@ -4,6 +4,7 @@ using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Units;
 using HeteroBatch.Engine.Units.Cuda;
 using Xunit;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Backends.Cuda;
 

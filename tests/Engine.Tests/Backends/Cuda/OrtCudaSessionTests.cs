@@ -5,6 +5,7 @@ using HeteroBatch.Engine.Models;
 using HeteroBatch.Engine.Units;
 using Xunit;
 using Xunit.Abstractions;
+using HeteroBatch.Engine.Table;
 
 namespace HeteroBatch.Engine.Tests.Backends.Cuda;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace HeteroBatch.Engine.Backends;
+namespace HeteroBatch.Engine.Table;
 
 /// <summary>
 /// Options that change how fast a unit runs. They are part of the perf-table key, so a table measured
@@ -36,7 +36,7 @@ public sealed record BackendOptions
         foreach (var part in key.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = part.IndexOf('=');
-            if (eq <= 0) throw new Errors.HeteroBatchException(BackendErrorIds.InvalidBackendOptions, Errors.ErrorKind.InvalidArgument,
+            if (eq <= 0) throw new Errors.HeteroBatchException(TableErrorIds.InvalidBackendOptions, Errors.ErrorKind.InvalidArgument,
                 $"Backend option '{part}' is not of the form name=value.", part);
             var name = part[..eq].Trim();
             var value = part[(eq + 1)..].Trim();

@@ -56,6 +56,12 @@ public static class InputBufferPool
         }
     }
 
+    /// <summary>Drops every waiting buffer (tests start from an empty pool).</summary>
+    internal static void Clear()
+    {
+        lock (Gate) Free.Clear();
+    }
+
     /// <summary>Buffers waiting in the pool (diagnostics and tests).</summary>
     public static int FreeCount
     {

@@ -19,6 +19,8 @@ public sealed class InputBufferTests
     [Fact]
     public void A_returned_buffer_serves_the_next_batch_that_fits()
     {
+        // Other test classes return buffers too: start from an empty pool.
+        InputBufferPool.Clear();
         var first = InputBufferPool.Rent(3_000_001);
         Assert.True(PinnedArrays.IsReusable(first));
         Assert.True(first.Length >= 3_000_001);
@@ -35,6 +37,7 @@ public sealed class InputBufferTests
     {
         using var folder = new TempFolder();
         var model = ExecutionTestModels.Small;
+        InputBufferPool.Clear();
         var path = Path.Combine(folder.Path, "batch.npy");
         var data = Enumerable.Range(0, 5 * model.InputElementsPerItem).Select(i => (float)(i % 97) / 97f).ToArray();
         NpyFile.Write(path, data, new[] { 5 }.Concat(model.InputItemShape).ToArray());

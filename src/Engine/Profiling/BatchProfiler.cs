@@ -297,15 +297,17 @@ public sealed class BatchProfiler
                 return new PointResult(PerfStatus.OutOfMemory, 0, 0, 0, 0);
             }
 
+            // The mean, not the median: a plan runs a size k times back to back and takes k times the mean. With the
+            // run-to-run noise of a busy CPU the median of 5 runs predicted chunked CPU shares 20-30 % short.
             return new PointResult(
                 PerfStatus.Ok,
-                Median(timings.Select(t => t.ExecMs)),
-                Median(timings.Select(t => t.IoMs)),
+                timings.Average(t => t.ExecMs),
+                timings.Average(t => t.IoMs),
                 timings.Count,
                 InterquartileRange(timings.Select(t => t.TotalMs)))
             {
-                HostToDeviceMs = Median(timings.Select(t => t.HostToDeviceMs)),
-                DeviceToHostMs = Median(timings.Select(t => t.DeviceToHostMs)),
+                HostToDeviceMs = timings.Average(t => t.HostToDeviceMs),
+                DeviceToHostMs = timings.Average(t => t.DeviceToHostMs),
             };
         }
 

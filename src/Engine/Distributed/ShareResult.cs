@@ -19,7 +19,7 @@ public sealed record ShareResult
     public double WallMs { get; init; }
     /// <summary>The machine's units, with their local ids.</summary>
     public required UnitRunReport[] Units { get; init; }
-    /// <summary>Per unit and batch size, the median chunk time measured in this slice (rows to fold into the table).</summary>
+    /// <summary>Per unit and batch size, the mean chunk time measured in this slice (rows to fold into the table).</summary>
     public PerfEntry[] Measured { get; init; } = Array.Empty<PerfEntry>();
     public int[] OutputItemShape { get; init; } = Array.Empty<int>();
     /// <summary>The slice's outputs, item-major; not part of the JSON.</summary>

@@ -185,7 +185,8 @@ public static class InferencePipeline
             });
         });
 
-    /// <summary>Per unit and batch size, the median of the chunk times measured in the run, as rows to fold.</summary>
+    /// <summary>Per unit and batch size, the mean of the chunk times measured in the run, as rows to fold (a row's times are
+    /// means, as the profiler writes them).</summary>
     internal static IReadOnlyList<PerfEntry> MeasuredEntries(InferenceResult result, ModelInfo model, IReadOnlyList<ComputeUnit> units, IReadOnlyDictionary<string, BackendOptions> options)
     {
         var list = new List<PerfEntry>();
@@ -194,8 +195,8 @@ public static class InferencePipeline
             var unit = units.First(u => u.Id == report.Unit);
             foreach (var group in report.Chunks.GroupBy(c => c.BatchSize))
             {
-                var exec = group.Select(c => c.ExecMs).Order().ToArray();
-                var io = group.Select(c => c.IoMs).Order().ToArray();
+                var exec = group.Select(c => c.ExecMs).ToArray();
+                var io = group.Select(c => c.IoMs).ToArray();
                 list.Add(new PerfEntry
                 {
                     Model = model.Name,
@@ -206,8 +207,8 @@ public static class InferencePipeline
                     Backend = unit.Backend,
                     BackendOptions = options[unit.Id].Key,
                     BatchSize = group.Key,
-                    ExecMs = Median(exec),
-                    IoMs = Median(io),
+                    ExecMs = exec.Average(),
+                    IoMs = io.Average(),
                     Repeats = exec.Length,
                     Status = PerfStatus.Ok,
                     Timestamp = DateTimeOffset.UtcNow,
@@ -215,8 +216,6 @@ public static class InferencePipeline
             }
         }
         return list;
-
-        static double Median(double[] sorted) => sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private sealed class CallbackProgress<T>(Action<T> report) : IProgress<T>

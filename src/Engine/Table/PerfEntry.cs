@@ -31,9 +31,9 @@ public sealed record PerfEntry
     /// <summary><see cref="Table.BackendOptions.Key"/> of the options the numbers were measured with.</summary>
     public string BackendOptions { get; init; } = "";
     public required int BatchSize { get; init; }
-    /// <summary>Median execution time (compute only), milliseconds.</summary>
+    /// <summary>Mean execution time (compute only) over the timed runs, milliseconds.</summary>
     public required double ExecMs { get; init; }
-    /// <summary>Median input transfer + output read-back time, milliseconds.</summary>
+    /// <summary>Mean input transfer + output read-back time over the timed runs, milliseconds.</summary>
     public double IoMs { get; init; }
     /// <summary>Of <see cref="IoMs"/>: the input's copy to the device (GPU units; 0 where nothing is copied).</summary>
     public double HostToDeviceMs { get; init; }

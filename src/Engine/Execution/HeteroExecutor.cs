@@ -164,7 +164,7 @@ public sealed class HeteroExecutor
                 // A padded last chunk runs from the worker's staging buffer: size and lock it here too.
                 int padded = assignments.Where(a => string.Equals(a.Unit.Id, unitId, StringComparison.OrdinalIgnoreCase) && a.Chunks.Sum() > a.Items)
                     .Select(a => a.Chunks[^1]).DefaultIfEmpty(0).Max();
-                UnitWorker.For(WorkerKey(state.Unit)).Post(worker =>
+                UnitWorker.For(state.Unit).Post(worker =>
                 {
                     long start = Stopwatch.GetTimestamp();
                     try
@@ -218,10 +218,8 @@ public sealed class HeteroExecutor
             var state = _units[a.Unit.Id];
             state.ItemsAssigned += a.Items;
             if (a.Replanned) state.ItemsReplanned += a.Items;
-            UnitWorker.For(WorkerKey(a.Unit)).Post(worker => RunAssignment(worker, a));
+            UnitWorker.For(a.Unit).Post(worker => RunAssignment(worker, a));
         }
-
-        private static string WorkerKey(ComputeUnit unit) => unit.MachineName + "/" + unit.Id;
 
         /// <summary>Runs on the unit's worker thread.</summary>
         private void RunAssignment(UnitWorker worker, Assignment a)

@@ -161,14 +161,19 @@ public static class InferencePipeline
     /// its own backend options; <paramref name="keep"/> hears every row as soon as it is measured.
     /// </summary>
     internal static void ProfileUnits(ModelInfo model, IReadOnlyList<ComputeUnit> units, IReadOnlyDictionary<string, BackendOptions> options,
-        ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken)
+        ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken,
+        Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession>? openSession = null)
     {
-        var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
+        var profiler = new BatchProfiler(openSession ?? ((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o)), disposeSessions: false);
         foreach (var unit in units)
         {
             var unitOptions = options.FirstOrDefault(kv => string.Equals(kv.Key, unit.Id, StringComparison.OrdinalIgnoreCase)).Value ?? BackendOptions.Default;
-            foreach (var entry in profiler.Profile(model, unit, profileOptions with { BackendOptions = unitOptions }, progress, cancellationToken))
-                keep(entry);
+            // On the unit's worker, the thread its runs use: what profiling warms stays warm for them.
+            UnitWorker.For(unit).Invoke(() =>
+            {
+                foreach (var entry in profiler.Profile(model, unit, profileOptions with { BackendOptions = unitOptions }, progress, cancellationToken))
+                    keep(entry);
+            });
         }
     }
 

@@ -42,7 +42,9 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
     private PinnedHostBuffer _hostOutput;
     private DeviceBuffers? _shared;
     private readonly Dictionary<(int Size, int Slot), DeviceBuffers> _graphSlots = new();
-    private readonly HashSet<(int Size, int Slot)> _captured = new();
+    // ORT keeps a session's CUDA graphs per host thread (the CUDA EP's PerThreadContext): a graph captured on one
+    // thread is captured again, with its regular runs first, on the next. So warmth is per thread.
+    private readonly HashSet<(int Thread, int Size, int Slot)> _captured = new();
     private bool _ranOnce;
     private DeviceBuffers? _bound;
     private readonly DeviceBuffers?[] _pipeBuffers = new DeviceBuffers?[2];
@@ -91,7 +93,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
 
     /// <inheritdoc/>
     public bool IsWarm(int batchSize) => _settings.CudaGraph
-        ? _captured.Contains((batchSize, 0)) && _captured.Contains((batchSize, 1))
+        ? _captured.Contains(Captured(batchSize, 0)) && _captured.Contains(Captured(batchSize, 1))
         : _ranOnce;
 
     /// <inheritdoc/>
@@ -117,7 +119,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
             // The device buffers' contents do not matter: the outputs are thrown away.
             for (int slot = 0; slot < 2; slot++)
             {
-                if (_captured.Contains((batchSize, slot))) continue;
+                if (_captured.Contains(Captured(batchSize, slot))) continue;
                 var set = GraphSlot(batchSize, slot);
                 for (int i = 0; i < WarmRunsPerGraph; i++)
                 {
@@ -126,7 +128,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                     using (cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, options))
                         _session.RunWithBinding(options, set.Binding!);
                 }
-                _captured.Add((batchSize, slot));
+                _captured.Add(Captured(batchSize, slot));
             }
             _ranOnce = true;
         }
@@ -143,6 +145,8 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
 
     private static int GraphId(int batchSize, int slot) => batchSize * 2 + slot;
 
+    private static (int Thread, int Size, int Slot) Captured(int batchSize, int slot) => (Environment.CurrentManagedThreadId, batchSize, slot);
+
     /// <inheritdoc/>
     public void PrepareBuffers(ReadOnlyMemory<float> input, int largestChunk)
     {
@@ -150,8 +154,10 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
         try
         {
             _cuda.SetDevice(_device);
-            if (DirectPointer(input) == IntPtr.Zero) _hostInput.EnsureCapacity(_cuda, largestChunk * _inputBytesPerItem);
-            _hostOutput.EnsureCapacity(_cuda, largestChunk * _outputBytesPerItem);
+            // A share of several full chunks runs as one pipeline, staged whole: size for the share, not one chunk.
+            long items = Math.Max(largestChunk, input.Length / Model.InputElementsPerItem);
+            if (DirectPointer(input) == IntPtr.Zero) _hostInput.EnsureCapacity(_cuda, items * _inputBytesPerItem);
+            _hostOutput.EnsureCapacity(_cuda, items * _outputBytesPerItem);
         }
         catch (CudaRuntimeException ex)
         {
@@ -225,7 +231,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                 execMs = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
             }
             _ranOnce = true;
-            if (_settings.CudaGraph) _captured.Add((batchSize, 0));
+            if (_settings.CudaGraph) _captured.Add(Captured(batchSize, 0));
 
             ioStart = Stopwatch.GetTimestamp();
             var directOut = DirectPointer(output);
@@ -325,7 +331,7 @@ public sealed unsafe class OrtCudaSession : IInferenceSession, IChunkPipelineSes
                 _session.RunWithBinding(runOptions, binding);
                 double exec = Stopwatch.GetElapsedTime(execStart).TotalMilliseconds;
                 _ranOnce = true;
-                if (graphs) _captured.Add((chunkSizes[k], k % 2));
+                if (graphs) _captured.Add(Captured(chunkSizes[k], k % 2));
 
                 _cuda.MemcpyAsync(target + (nint)(starts[k] * _outputBytesPerItem), set.Output, chunkSizes[k] * _outputBytesPerItem, CudaRuntime.MemcpyDeviceToHost, _stream);
                 timings[k] = new RunTiming(exec, waited) { HostToDeviceMs = waited };

@@ -163,7 +163,8 @@ public static class InferencePipeline
     internal static void ProfileUnits(ModelInfo model, IReadOnlyList<ComputeUnit> units, IReadOnlyDictionary<string, BackendOptions> options,
         ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken)
     {
-        var profiler = new BatchProfiler((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o), disposeSessions: false);
+        // Over the shared sessions, which it leaves warm for the run; it records a session's open cost when it opens it.
+        var profiler = new BatchProfiler(BackendRegistry.Default);
         foreach (var unit in units)
         {
             var unitOptions = options.FirstOrDefault(kv => string.Equals(kv.Key, unit.Id, StringComparison.OrdinalIgnoreCase)).Value ?? BackendOptions.Default;

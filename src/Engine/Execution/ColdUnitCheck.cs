@@ -34,7 +34,9 @@ internal static class ColdUnitCheck
             var session = sessions[unit.Id];
             // An open session that cannot be warmed pays nothing before the run (the executor only opens it).
             Func<int, bool> isWarm = session is IWarmableSession warm ? warm.IsWarm : _ => true;
-            return SetupCost.Estimate(inputs.Rows.Where(r => InferencePipeline.SameUnit(r, unit)).ToArray(), session is not null, isWarm, share.ExecutedBatchSizes);
+            // A share without sizes runs whole, as one batch of its items.
+            var sizes = share.ExecutedBatchSizes.Length > 0 ? share.ExecutedBatchSizes : new[] { share.Items };
+            return SetupCost.Estimate(inputs.Rows.Where(r => InferencePipeline.SameUnit(r, unit)).ToArray(), session is not null, isWarm, sizes);
         }
 
         var outcome = ColdUnitRule.Apply(inputs.Units.Select(u => u.Id).ToArray(), PlanOver, SetupOf, cancellationToken);

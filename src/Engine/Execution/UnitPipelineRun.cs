@@ -104,9 +104,9 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
         _rows = RowsFor(table);
         var inputs = new PlanInputs(_model, batchSize, _units, _rows, _request.Algorithm);
         // No cold unit is left out with -WarmUp (it warms every unit: the caller pays the setup to have them all), nor
-        // in a machine's slice of a run across machines: the coordinator sized the slice for all of the machine's
-        // units, and across machines each machine gets its local plan as given, which is never changed.
-        if (_request.WarmUp || _isSlice) return _services.Plan(inputs, CancellationToken);
+        // for a caller running many batches (KeepColdUnits), nor in a machine's slice of a run across machines: the
+        // coordinator sized the slice for all of the machine's units (and sends a local plan, never changed anyway).
+        if (_request.WarmUp || _request.KeepColdUnits || _isSlice) return _services.Plan(inputs, CancellationToken);
         (var plan, _leftOutCold) = ColdUnitCheck.Plan(inputs, _options, _services, Output, CancellationToken);
         return plan;
     }

@@ -25,7 +25,6 @@ public static class SetupCost
         ArgumentNullException.ThrowIfNull(unitRows);
         ArgumentNullException.ThrowIfNull(isWarm);
         var needed = (sizes ?? throw new ArgumentNullException(nameof(sizes))).Where(b => b > 0).Distinct().Order().ToArray();
-        if (needed.Length == 0) return 0;
         var cold = sessionOpen ? needed.Where(b => !isWarm(b)).ToArray() : needed;
         if (sessionOpen && cold.Length == 0) return 0;
         double total = 0;

@@ -153,6 +153,16 @@ public sealed class ColdUnitTests : IDisposable
     }
 
     [Fact]
+    public void A_caller_running_many_batches_keeps_every_unit()
+    {
+        // A dataset stream: a unit left out of its first batch would never warm, so it would be left out of all.
+        WriteTable(openCpu0: 5, openCpu1: 1e6);
+        var (result, _) = Run(Request() with { KeepColdUnits = true }, "cpu:0");
+        Assert.Empty(result.LeftOutCold);
+        Assert.True(ItemsOn(result, "cpu:1") > 0);
+    }
+
+    [Fact]
     public void The_process_session_cache_tells_an_open_warm_session_from_a_closed_one()
     {
         // The default provider's peek: what SessionCache knows, without opening anything.

@@ -49,6 +49,15 @@ public sealed class SessionCache : IDisposable
         }
     }
 
+    /// <summary>True when the session of (model, unit, options) is open (created, not evicted); opens nothing.</summary>
+    public bool IsOpen(ModelInfo model, ComputeUnit unit, BackendOptions options) =>
+        _sessions.TryGetValue(SessionKey.For(model, unit, options), out var lazy) && lazy.IsValueCreated;
+
+    /// <summary>The open session of (model, unit, options), or null when none is open; opens nothing. A caller may ask
+    /// it which sizes are warm (<see cref="IWarmableSession.IsWarm"/>).</summary>
+    public IInferenceSession? Find(ModelInfo model, ComputeUnit unit, BackendOptions options) =>
+        _sessions.TryGetValue(SessionKey.For(model, unit, options), out var lazy) && lazy.IsValueCreated ? lazy.Value : null;
+
     /// <summary>Closes and forgets the sessions whose key matches (e.g. all of one unit after it failed).</summary>
     public int Evict(Func<SessionKey, bool> predicate)
     {

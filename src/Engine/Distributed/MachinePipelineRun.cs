@@ -95,6 +95,10 @@ internal sealed class MachinePipelineRun(DistributedRequest request, IOutputWrit
 
     protected override BatchPlan Plan(IReadOnlyList<PerfEntry> table, int batchSize)
     {
+        // The cold-unit rule (ColdUnitRule: leave out a cold unit whose setup costs more than it saves) is not applied
+        // across machines: whether a unit is cold is known only in its machine's process (its session cache), which the
+        // coordinator does not see, and each machine runs its local plan as given (UnitPipelineRun never changes a
+        // given plan). The setup of remote units is paid before their slice runs and shows in the result's SetupMs.
         _costModels = CostModels(table);
         return MachinePlanner.Plan(_costModels, batchSize, request.Algorithm, cancellationToken: CancellationToken);
     }

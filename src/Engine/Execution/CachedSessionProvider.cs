@@ -17,6 +17,13 @@ public sealed class CachedSessionProvider : ISessionProvider
 
     public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => _registry.OpenSession(model, unit, options);
 
+    /// <summary>The cache's open session of the unit (null when none is open); opens nothing.</summary>
+    public bool TryPeek(ModelInfo model, ComputeUnit unit, BackendOptions options, out IInferenceSession? session)
+    {
+        session = _registry.Cache.Find(model, unit, options);
+        return true;
+    }
+
     /// <summary>Closes and forgets the unit's cached session of <paramref name="model"/> with <paramref name="options"/>.</summary>
     public void Release(ModelInfo model, ComputeUnit unit, BackendOptions options)
     {

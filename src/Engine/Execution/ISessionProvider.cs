@@ -18,4 +18,15 @@ public interface ISessionProvider
     /// <summary>The unit failed (e.g. out of GPU memory): its session is not to be handed out again; the next
     /// <see cref="Acquire"/> opens a fresh one. Called on the unit's worker thread. Default: nothing to release.</summary>
     void Release(ModelInfo model, ComputeUnit unit, BackendOptions options) { }
+
+    /// <summary>
+    /// What the planner needs to know whether a unit is cold, opening nothing: true with the unit's open session (ask it
+    /// <see cref="IWarmableSession.IsWarm"/>), true with null when none is open, false when the provider cannot tell
+    /// (the default: the planner then leaves the plan as it is).
+    /// </summary>
+    bool TryPeek(ModelInfo model, ComputeUnit unit, BackendOptions options, out IInferenceSession? session)
+    {
+        session = null;
+        return false;
+    }
 }

@@ -164,7 +164,8 @@ public static class InferencePipeline
         ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken,
         Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession>? openSession = null)
     {
-        var profiler = new BatchProfiler(openSession ?? ((m, u, o) => BackendRegistry.Default.OpenSession(m, u, o)), disposeSessions: false);
+        // Over the shared sessions, which it leaves warm for the run; it records a session's open cost when it opens it.
+        var profiler = openSession is null ? new BatchProfiler(BackendRegistry.Default) : new BatchProfiler(openSession, disposeSessions: false);
         foreach (var unit in units)
         {
             var unitOptions = options.FirstOrDefault(kv => string.Equals(kv.Key, unit.Id, StringComparison.OrdinalIgnoreCase)).Value ?? BackendOptions.Default;

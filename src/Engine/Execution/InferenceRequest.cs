@@ -24,4 +24,8 @@ public sealed record InferenceRequest : RunOptions
     /// <summary>Logical cores the caller keeps busy with other work (a dataset stream's decode workers): the CPU units'
     /// thread budget is computed as if the machine had that many fewer cores (at least 1 thread). 0 = none.</summary>
     public int ReservedCores { get; init; }
+    /// <summary>Keep cold units whose setup costs more than this batch saves (see <see cref="Planning.ColdUnitRule"/>):
+    /// for a caller that runs many batches (a dataset stream), where a unit's setup is paid once for all of them; left
+    /// out of the first, it would never warm and be left out of every batch.</summary>
+    internal bool KeepColdUnits { get; init; }
 }

@@ -54,6 +54,10 @@ public sealed record InferenceResult
     /// its slice, predicted against actual time, the time spent moving data to and from it
     /// (<see cref="UnitRunReport.TransferMs"/>), and whether it dropped out. Empty for a run on one machine.</summary>
     public UnitRunReport[] Machines { get; init; } = Array.Empty<UnitRunReport>();
+    /// <summary>Cold units the planner left out because their setup (opening the session, warming the sizes) would
+    /// cost more than they save the run; each with its estimate, the time it would save and why. Empty when none
+    /// (always with a given plan or -WarmUp).</summary>
+    public Planning.LeftOutUnit[] LeftOutCold { get; init; } = Array.Empty<Planning.LeftOutUnit>();
     /// <summary>Units that failed mid-run, with their items re-run elsewhere.</summary>
     public string[] FailedUnits { get; init; } = Array.Empty<string>();
     /// <summary>Machines that dropped out mid-run, with their items re-run on the others.</summary>

@@ -20,6 +20,9 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
     private IReadOnlyDictionary<string, BackendOptions> _options = null!;
     private BatchInput? _input;
     private IReadOnlyList<PerfEntry> _rows = Array.Empty<PerfEntry>();
+    private LeftOutUnit[] _leftOutCold = Array.Empty<LeftOutUnit>();
+    // A machine's slice of a run across machines (entered resolved): see Plan.
+    private readonly bool _isSlice;
 
     public UnitPipelineRun(InferenceRequest request, PipelineServices services, IOutputWriter output, CancellationToken cancellationToken,
         (ModelInfo Model, IReadOnlyList<ComputeUnit> Units)? resolved = null)
@@ -28,6 +31,7 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
         _request = request;
         _services = services;
         if (resolved is { } r) Use(r.Model, r.Units);
+        _isSlice = resolved is not null;
     }
 
     private void Use(ModelInfo model, IReadOnlyList<ComputeUnit> units)
@@ -98,7 +102,13 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
     protected override BatchPlan Plan(IReadOnlyList<PerfEntry> table, int batchSize)
     {
         _rows = RowsFor(table);
-        return _services.Plan(new PlanInputs(_model, batchSize, _units, _rows, _request.Algorithm), CancellationToken);
+        var inputs = new PlanInputs(_model, batchSize, _units, _rows, _request.Algorithm);
+        // No cold unit is left out with -WarmUp (it warms every unit: the caller pays the setup to have them all), nor
+        // for a caller running many batches (KeepColdUnits), nor in a machine's slice of a run across machines: the
+        // coordinator sized the slice for all of the machine's units (and sends a local plan, never changed anyway).
+        if (_request.WarmUp || _request.KeepColdUnits || _isSlice) return _services.Plan(inputs, CancellationToken);
+        (var plan, _leftOutCold) = ColdUnitCheck.Plan(inputs, _options, _services, Output, CancellationToken);
+        return plan;
     }
 
     protected override InferenceResult Execute(BatchPlan plan, bool planned)
@@ -111,6 +121,7 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
             : null;
         var result = executor.Run(new ExecutionRequest { Plan = plan, Model = _model, Units = _units, Input = input, UnitOptions = _options, WarmSizes = warmSizes },
             Output, CancellationToken);
+        if (_leftOutCold.Length > 0) result = result with { LeftOutCold = _leftOutCold };
         if (planned && InferencePipeline.WholeCpuBaseline(_request, _model, _units, input.Count, plan, _services, CancellationToken) is { } best)
             result = result with { BestSingleUnit = best.Unit, BestSingleUnitMs = best.Ms };
         return result;

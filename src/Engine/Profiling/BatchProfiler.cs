@@ -18,6 +18,9 @@ public sealed class BatchProfiler
 {
     private readonly Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession> _openSession;
     private readonly bool _disposeSessions;
+    // Whether the session of (model, unit, options) is open before the profiler asks for it: only a session the
+    // profiler opens itself tells what a cold call pays (OpenMs); null: cannot tell, so the setup costs stay unknown.
+    private readonly Func<ModelInfo, ComputeUnit, BackendOptions, bool>? _isOpen;
 
     /// <summary>A profiler on the process-wide shared sessions of <see cref="BackendRegistry.Default"/>
     /// (profiling also warms them for the runs that follow).</summary>
@@ -27,16 +30,26 @@ public sealed class BatchProfiler
 
     /// <summary>A profiler on the shared sessions of <paramref name="registry"/>.</summary>
     public BatchProfiler(BackendRegistry registry)
-        : this((registry ?? throw new ArgumentNullException(nameof(registry))).OpenSession, disposeSessions: false)
+        : this((registry ?? throw new ArgumentNullException(nameof(registry))).OpenSession, disposeSessions: false,
+            (m, u, o) => registry.Cache.IsOpen(m, u, o))
     {
     }
 
     /// <summary>A profiler that opens sessions through <paramref name="openSession"/>; when
     /// <paramref name="disposeSessions"/> it disposes each after its unit is done.</summary>
     public BatchProfiler(Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession> openSession, bool disposeSessions)
+        : this(openSession, disposeSessions, disposeSessions ? (_, _, _) => false : null)
+    {
+    }
+
+    /// <summary>As the public constructor; <paramref name="isOpen"/> says whether a session is already open before the
+    /// profiler opens it (null: cannot tell; the rows' setup costs are then unknown).</summary>
+    internal BatchProfiler(Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession> openSession, bool disposeSessions,
+        Func<ModelInfo, ComputeUnit, BackendOptions, bool>? isOpen)
     {
         _openSession = openSession ?? throw new ArgumentNullException(nameof(openSession));
         _disposeSessions = disposeSessions;
+        _isOpen = isOpen;
     }
 
     /// <summary>
@@ -135,10 +148,13 @@ public sealed class BatchProfiler
         {
             ct.ThrowIfCancellationRequested();
             tracker.Report(unit.Id, 0, ProfilePhase.Opening);
+            bool fresh = _isOpen is not null && !_isOpen(model, unit, options.BackendOptions);
+            long opening = Stopwatch.GetTimestamp();
             var session = _openSession(model, unit, options.BackendOptions);
+            double openMs = Stopwatch.GetElapsedTime(opening).TotalMilliseconds;
             try
             {
-                var runner = new PointRunner(session, input, output, model, options, ct);
+                var runner = new PointRunner(session, input, output, model, options, ct, fresh ? openMs : null);
                 var measured = new List<(int BatchSize, double TotalMs)>();
                 bool stopped = false;
                 int gridIndex = 0;
@@ -148,7 +164,7 @@ public sealed class BatchProfiler
                     tracker.Report(unit.Id, b, ProfilePhase.Grid);
                     var point = runner.Measure(b);
                     tracker.PointDone();
-                    yield return MakeEntry(model, unit, options, b, point);
+                    yield return MakeEntry(model, unit, options, b, point, runner.OpenMs);
                     if (point.Status == PerfStatus.Ok) measured.Add((b, point.ExecMs + point.IoMs));
                     else stopped = true;
                 }
@@ -167,11 +183,11 @@ public sealed class BatchProfiler
                         {
                             // The unit failed inside the range it ran before: record it, and stop refining.
                             refiner.Abandon();
-                            yield return MakeEntry(model, unit, options, b, point);
+                            yield return MakeEntry(model, unit, options, b, point, runner.OpenMs);
                             break;
                         }
                         if (refiner.Report(point.ExecMs + point.IoMs, point.SpreadMs))
-                            yield return MakeEntry(model, unit, options, b, point);
+                            yield return MakeEntry(model, unit, options, b, point, runner.OpenMs);
                     }
                 }
                 tracker.Report(unit.Id, 0, ProfilePhase.Completed);
@@ -183,7 +199,7 @@ public sealed class BatchProfiler
         }
     }
 
-    private static PerfEntry MakeEntry(ModelInfo model, ComputeUnit unit, ProfileOptions options, int batchSize, PointResult p) => new()
+    private static PerfEntry MakeEntry(ModelInfo model, ComputeUnit unit, ProfileOptions options, int batchSize, PointResult p, double? openMs) => new()
     {
         Model = model.Name,
         ModelHash = model.Hash,
@@ -201,6 +217,8 @@ public sealed class BatchProfiler
         SpreadMs = p.SpreadMs,
         Status = p.Status,
         Timestamp = DateTimeOffset.UtcNow,
+        OpenMs = openMs,
+        WarmUpMs = p.WarmUpMs,
     };
 
     /// <summary>Bytes of input the profiler cycles through (64 MB): more than a CPU's last-level cache.</summary>
@@ -223,6 +241,8 @@ public sealed class BatchProfiler
     {
         public double HostToDeviceMs { get; init; }
         public double DeviceToHostMs { get; init; }
+        /// <summary>The size's one-time cost on the open session (see <see cref="PerfEntry.WarmUpMs"/>); null: unknown.</summary>
+        public double? WarmUpMs { get; init; }
     }
 
     /// <summary>Warm-up and timed runs of one batch size on one session.</summary>
@@ -236,9 +256,12 @@ public sealed class BatchProfiler
         private readonly CancellationToken _ct;
         private bool _sessionWarm;
         private bool _firstAtSize;
+        private bool _warmedOnce;
 
-        public PointRunner(IInferenceSession session, float[] input, float[] output, ModelInfo model, ProfileOptions options, CancellationToken ct)
+        // openMs: the time the profiler took to open the session, when it opened it (cold); null when it was open already.
+        public PointRunner(IInferenceSession session, float[] input, float[] output, ModelInfo model, ProfileOptions options, CancellationToken ct, double? openMs)
         {
+            OpenMs = openMs;
             _session = session;
             _input = input;
             _output = output;
@@ -246,6 +269,13 @@ public sealed class BatchProfiler
             _options = options;
             _ct = ct;
         }
+
+        /// <summary>
+        /// The session's one-time cost as a cold call pays it: opening it, plus its first warm-up (the session-wide
+        /// part of a first run: a CPU's allocations, a GPU's library handles), which any cold call pays whatever sizes it
+        /// runs. Null when the session was open before the profiler came (its cost was paid unseen).
+        /// </summary>
+        public double? OpenMs { get; private set; }
 
         public PointResult Measure(int batchSize)
         {
@@ -258,12 +288,26 @@ public sealed class BatchProfiler
             double budgetSeconds = _options.MaxSecondsPerRun;
             var timings = new List<RunTiming>();
             double lastSeconds = 0;
+            double? warmUpMs = null;
 
             try
             {
                 // A size's one-time setup (a GPU's algorithm search and graph capture) is not its run time:
-                // it is paid here, untimed and exempt from the budget, as the executor pays it before a run.
-                if (_session is IWarmableSession warm && !warm.IsWarm(batchSize)) warm.WarmUp(batchSize, _ct);
+                // it is paid here, outside the timed runs and exempt from the budget, as the executor pays it before
+                // a run. It is timed for the table's setup costs, which the planner weighs against what a cold unit saves: the
+                // executor pays the same WarmUp before its clock. The first warm-up of a session the profiler opened
+                // counts to OpenMs; later ones are the size's own (WarmUpMs). A size already warm costs nothing more
+                // on a session opened here (0), and is unknown on one opened before (null).
+                warmUpMs = _session is IWarmableSession ? (OpenMs.HasValue ? 0 : null) : 0;
+                if (_session is IWarmableSession warm && !warm.IsWarm(batchSize))
+                {
+                    long warming = Stopwatch.GetTimestamp();
+                    warm.WarmUp(batchSize, _ct);
+                    double ms = Stopwatch.GetElapsedTime(warming).TotalMilliseconds;
+                    if (OpenMs.HasValue && !_warmedOnce) { OpenMs += ms; warmUpMs = 0; }
+                    else warmUpMs = ms;
+                    _warmedOnce = true;
+                }
                 _firstAtSize = true;
                 double previous = double.NaN;
                 int warmups = 0;
@@ -276,7 +320,7 @@ public sealed class BatchProfiler
                     var (timing, seconds, overBudget) = RunOnce(NextInput(), outputSlice, batchSize, budgetSeconds);
                     lastSeconds = seconds;
                     warmups++;
-                    if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0);
+                    if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0) { WarmUpMs = warmUpMs };
                     // A slow size gets its minimum warm-ups only: more would cost more than the noise they remove.
                     if (seconds * (warmups + 1) > _options.MaxSecondsPerPoint) break;
                 }
@@ -287,7 +331,7 @@ public sealed class BatchProfiler
                 for (int i = 0; i < repeats; i++)
                 {
                     var (timing, _, overBudget) = RunOnce(NextInput(), outputSlice, batchSize, budgetSeconds);
-                    if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0);
+                    if (overBudget) return new PointResult(PerfStatus.TooSlow, timing.ExecMs, timing.IoMs, 1, 0) { WarmUpMs = warmUpMs };
                     timings.Add(timing);
                 }
             }
@@ -308,6 +352,7 @@ public sealed class BatchProfiler
             {
                 HostToDeviceMs = timings.Average(t => t.HostToDeviceMs),
                 DeviceToHostMs = timings.Average(t => t.DeviceToHostMs),
+                WarmUpMs = warmUpMs,
             };
         }
 

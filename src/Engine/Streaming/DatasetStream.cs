@@ -68,6 +68,8 @@ public sealed class DatasetStream
             Model = r.Model, ModelCacheDirectory = r.ModelCacheDirectory, Units = r.Units, PerfTablePath = r.PerfTablePath,
             NoAutoProfile = r.NoAutoProfile, ProfileOptions = r.ProfileOptions, BackendOptions = r.BackendOptions, Precision = r.Precision,
             Input = InputSource.Synthetic(1),
+            // The stream's batches share each unit's setup: weighed against one batch, a cold unit would never be used.
+            KeepColdUnits = true,
         };
         var units = InferencePipeline.ResolveUnits(baseRequest);
         int cores = Environment.ProcessorCount;

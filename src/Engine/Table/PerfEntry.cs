@@ -47,6 +47,19 @@ public sealed record PerfEntry
     public double SpreadMs { get; init; }
     public string Status { get; init; } = PerfStatus.Ok;
     public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
+    /// <summary>
+    /// One-time cost of opening the unit's session for the model with these options: loading the model, creating the
+    /// session and its first run (on a CPU the first run's allocations; on a GPU the device context and library
+    /// handles), milliseconds. The same for every batch size of a profile; the profiler records it when it opened the
+    /// session itself. Null: unknown (a table written before it was recorded, or profiled on a session already open).
+    /// The planner uses it to leave out a cold unit whose setup costs more than it saves.
+    /// </summary>
+    public double? OpenMs { get; init; }
+    /// <summary>
+    /// One-time cost of this batch size on an open session, beyond its first run (a GPU's algorithm search and graph
+    /// capture for the size; 0 on a CPU, where one warm size warms them all), milliseconds. Null: unknown.
+    /// </summary>
+    public double? WarmUpMs { get; init; }
     /// <summary>Older measurements of this key, newest first, bounded by the table's history limit.</summary>
     public IReadOnlyList<PerfSample> History { get; init; } = Array.Empty<PerfSample>();
 }

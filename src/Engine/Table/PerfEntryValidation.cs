@@ -41,6 +41,8 @@ public static class PerfEntryValidation
         CheckTime(entry.HostToDeviceMs, "HostToDeviceMs");
         CheckTime(entry.DeviceToHostMs, "DeviceToHostMs");
         CheckTime(entry.SpreadMs, "SpreadMs");
+        if (entry.OpenMs is { } open) CheckTime(open, "OpenMs");
+        if (entry.WarmUpMs is { } warm) CheckTime(warm, "WarmUpMs");
         if (entry.Repeats < 0) throw Invalid("Repeats must not be negative.");
 
         var status = KnownStatuses.FirstOrDefault(s => string.Equals(s, (entry.Status ?? "").Trim(), StringComparison.OrdinalIgnoreCase));

@@ -29,6 +29,11 @@ internal sealed class PerfRowDocument
     public double SpreadMs { get; set; }
     public string? Status { get; set; }
     public DateTimeOffset Timestamp { get; set; }
+    // Optional (tables written before them load with null: unknown), and left out of the file while unknown.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? OpenMs { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? WarmUpMs { get; set; }
     public List<PerfSampleDocument?>? History { get; set; }
 
     public static PerfRowDocument From(PerfEntry e) => new()
@@ -49,6 +54,8 @@ internal sealed class PerfRowDocument
         SpreadMs = e.SpreadMs,
         Status = e.Status,
         Timestamp = e.Timestamp,
+        OpenMs = e.OpenMs,
+        WarmUpMs = e.WarmUpMs,
         History = e.History.Select(h => (PerfSampleDocument?)new PerfSampleDocument { ExecMs = h.ExecMs, IoMs = h.IoMs, Timestamp = h.Timestamp }).ToList(),
     };
 
@@ -70,6 +77,8 @@ internal sealed class PerfRowDocument
         SpreadMs = SpreadMs,
         Status = Status ?? PerfStatus.Ok,
         Timestamp = Timestamp,
+        OpenMs = OpenMs,
+        WarmUpMs = WarmUpMs,
         History = (History ?? new()).Select(h => h is null ? null! : new PerfSample(h.ExecMs, h.IoMs, h.Timestamp)).ToArray(),
     };
 }

@@ -50,6 +50,9 @@ public static class PerfTableMerge
         ArgumentNullException.ThrowIfNull(incoming);
         ArgumentOutOfRangeException.ThrowIfNegative(historyLimit);
         if (existing is null) return (incoming with { History = Trim(incoming.History, historyLimit) }, MergeOutcome.Added);
+        // A row that does not know the setup costs (an import from an older table, a profile on a session already
+        // open) keeps the stored ones: they belong to the unit and model, not to this measurement of the steady time.
+        incoming = incoming with { OpenMs = incoming.OpenMs ?? existing.OpenMs, WarmUpMs = incoming.WarmUpMs ?? existing.WarmUpMs };
         if (incoming.Timestamp < existing.Timestamp || SameMeasurement(existing, incoming)) return (existing, MergeOutcome.Unchanged);
         return (Supersede(existing, incoming, historyLimit), MergeOutcome.Replaced);
     }
@@ -93,7 +96,11 @@ public static class PerfTableMerge
         CheckWeight(weight);
         if (existing is null) return measurement with { Status = PerfStatus.Ok, History = Array.Empty<PerfSample>() };
         if (!string.Equals(existing.Status, PerfStatus.Ok, StringComparison.OrdinalIgnoreCase))
-            return Supersede(existing, measurement with { Status = PerfStatus.Ok, History = Array.Empty<PerfSample>() }, historyLimit);
+            return Supersede(existing, measurement with
+            {
+                Status = PerfStatus.Ok, History = Array.Empty<PerfSample>(),
+                OpenMs = measurement.OpenMs ?? existing.OpenMs, WarmUpMs = measurement.WarmUpMs ?? existing.WarmUpMs,
+            }, historyLimit);
 
         var folded = existing with
         {
@@ -140,6 +147,7 @@ public static class PerfTableMerge
 
     private static bool SameMeasurement(PerfEntry a, PerfEntry b) =>
         a.ExecMs.Equals(b.ExecMs) && a.IoMs.Equals(b.IoMs) && a.Repeats == b.Repeats && a.SpreadMs.Equals(b.SpreadMs) &&
+        Nullable.Equals(a.OpenMs, b.OpenMs) && Nullable.Equals(a.WarmUpMs, b.WarmUpMs) &&
         string.Equals(a.Status, b.Status, StringComparison.OrdinalIgnoreCase) && a.Timestamp == b.Timestamp &&
         string.Equals(a.Model, b.Model, StringComparison.Ordinal);
 }

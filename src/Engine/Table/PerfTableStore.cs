@@ -22,6 +22,10 @@ public sealed record PerfEntryEdit
     public string? BackendOptions { get; init; }
     public string? DeviceName { get; init; }
     public DateTimeOffset? Timestamp { get; init; }
+    /// <summary>New session-open cost (see <see cref="PerfEntry.OpenMs"/>); null keeps the row's (unknown for a new row).</summary>
+    public double? OpenMs { get; init; }
+    /// <summary>New warm-up cost of the size (see <see cref="PerfEntry.WarmUpMs"/>); null keeps the row's.</summary>
+    public double? WarmUpMs { get; init; }
 }
 
 /// <summary>
@@ -189,7 +193,7 @@ public sealed class PerfTableStore
         {
             Model = edit.Model, Unit = edit.Unit, BatchSize = edit.BatchSize, ExecMs = edit.ExecMs, IoMs = edit.IoMs ?? 0,
             MachineName = edit.MachineName, Backend = edit.Backend ?? "", BackendOptions = edit.BackendOptions ?? "",
-            DeviceName = edit.DeviceName ?? "", Timestamp = timestamp, Repeats = 1,
+            DeviceName = edit.DeviceName ?? "", Timestamp = timestamp, Repeats = 1, OpenMs = edit.OpenMs, WarmUpMs = edit.WarmUpMs,
         }, "edit");
         var filter = new PerfFilter
         {
@@ -223,6 +227,8 @@ public sealed class PerfTableStore
                     Status = PerfStatus.Ok,
                     Repeats = 1,
                     SpreadMs = 0,
+                    OpenMs = edit.OpenMs ?? existing.OpenMs,
+                    WarmUpMs = edit.WarmUpMs ?? existing.WarmUpMs,
                     Timestamp = timestamp > existing.Timestamp ? timestamp : existing.Timestamp.AddTicks(1),
                     History = Array.Empty<PerfSample>(),
                 };

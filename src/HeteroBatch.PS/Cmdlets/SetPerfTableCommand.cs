@@ -82,6 +82,18 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
     public double SpreadMs { get; set; }
 
+    /// <summary>One-time cost of opening the unit's session (model load and first run), milliseconds; empty or absent:
+    /// unknown (a merged row without it keeps the stored value).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
+    [EmptyAsNull]
+    public double? OpenMs { get; set; }
+
+    /// <summary>One-time cost of this batch size on an open session (a GPU's algorithm search and graph capture),
+    /// milliseconds; empty or absent: unknown.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
+    [EmptyAsNull]
+    public double? WarmUpMs { get; set; }
+
     /// <summary>Ok, OutOfMemory (the unit's limit) or TooSlow.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = MergeSet)]
     [ValidateSet(PerfStatus.Ok, PerfStatus.OutOfMemory, PerfStatus.TooSlow, IgnoreCase = true)]
@@ -128,6 +140,7 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
                 IoMs = bound.ContainsKey(nameof(IoMs)) ? IoMs : null,
                 MachineName = string.IsNullOrEmpty(MachineName) ? Environment.MachineName : MachineName,
                 Backend = Backend, BackendOptions = BackendOptions, DeviceName = DeviceName, Timestamp = Timestamp,
+                OpenMs = OpenMs, WarmUpMs = WarmUpMs,
             };
             return;
         }
@@ -139,6 +152,7 @@ public sealed class SetPerfTableCommand : HeteroBatchCmdlet
             ModelHash = ModelHash ?? "", MachineName = string.IsNullOrEmpty(MachineName) ? Environment.MachineName : MachineName,
             DeviceName = DeviceName ?? "", Backend = Backend ?? "", BackendOptions = BackendOptions ?? "",
             Repeats = Repeats, SpreadMs = SpreadMs, Status = NormaliseStatus(Status), Timestamp = Timestamp ?? DateTimeOffset.UtcNow,
+            OpenMs = OpenMs, WarmUpMs = WarmUpMs,
         });
     }
 

@@ -177,6 +177,29 @@ public class BatchProfilerTests : IClassFixture<TinyNetOnCpu>
     }
 
     [Fact]
+    public void A_session_it_opens_records_the_setup_costs_and_one_already_open_leaves_them_unknown()
+    {
+        // A registry of its own: the session is cold for the first profile, open (and warm) for the second.
+        using var cache = new SessionCache();
+        var registry = new BackendRegistry(BackendRegistry.Default.Backends, cache);
+        var cold = new BatchProfiler(registry).Profile(_tiny.Model, _tiny.Cpu, Quick(1, 4, 8)).ToList();
+        foreach (var r in cold) _log.WriteLine($"{r.BatchSize,4} open {r.OpenMs:0.000} warm-up {r.WarmUpMs:0.000}");
+        // Opening and the first run: one number for the unit, on every row; a CPU warms once, so no size costs more.
+        Assert.All(cold, r => Assert.True(r.OpenMs > 0));
+        Assert.Single(cold.Select(r => r.OpenMs).Distinct());
+        Assert.All(cold, r => Assert.Equal(0, r.WarmUpMs));
+
+        var again = new BatchProfiler(registry).Profile(_tiny.Model, _tiny.Cpu, Quick(1, 4)).ToList();
+        Assert.All(again, r => Assert.Null(r.OpenMs));
+        Assert.All(again, r => Assert.Null(r.WarmUpMs));
+
+        // A private session per unit (disposeSessions) is always opened cold.
+        var own = new BatchProfiler((m, u, o) => BackendRegistry.Default.CreateSession(m, u, o), disposeSessions: true)
+            .Profile(_tiny.Model, _tiny.Cpu, Quick(2)).Single();
+        Assert.True(own.OpenMs > 0);
+    }
+
+    [Fact]
     public void CancellationStopsBetweenRuns()
     {
         using var cts = new CancellationTokenSource();

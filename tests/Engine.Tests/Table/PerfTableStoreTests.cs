@@ -28,6 +28,64 @@ public class PerfTableStoreTests
     };
 
     [Fact]
+    public void SetupCostsRoundTripAndAnOldTableWithoutThemLoadsWithThemUnknown()
+    {
+        using var dir = new TempFolder();
+        var store = new PerfTableStore(dir.File("t.json"));
+        store.Merge(new[]
+        {
+            Row("gpu0", 1, 2.0) with { OpenMs = 1234.5, WarmUpMs = 0 },
+            Row("gpu0", 8, 5.0) with { OpenMs = 1234.5, WarmUpMs = 1.0 / 3.0 },
+            Row("cpu", 1, 3.0),
+        });
+        var read = new PerfTableStore(dir.File("t.json")).Read();
+        Assert.Equal(1234.5, read.Single(r => r.Unit == "gpu0" && r.BatchSize == 8).OpenMs);
+        Assert.Equal(1.0 / 3.0, read.Single(r => r.Unit == "gpu0" && r.BatchSize == 8).WarmUpMs);
+        Assert.Equal(0, read.Single(r => r.Unit == "gpu0" && r.BatchSize == 1).WarmUpMs);
+        var cpu = read.Single(r => r.Unit == "cpu");
+        Assert.Null(cpu.OpenMs);
+        Assert.Null(cpu.WarmUpMs);
+        // Unknown is left out of the file, so a table without setup costs is written as before.
+        var text = File.ReadAllText(dir.File("t.json"));
+        Assert.Equal(2, text.Split("\"openMs\"").Length - 1);
+
+        // A table written before the fields existed.
+        File.WriteAllText(dir.File("old.json"), """
+            { "schemaVersion": 1, "historyLimit": 10, "entries": [
+              { "model": "tinynet", "modelHash": "abc", "machineName": "node-a", "unit": "cpu", "batchSize": 4, "execMs": 1.5, "ioMs": 0,
+                "repeats": 5, "spreadMs": 0, "status": "Ok", "timestamp": "2024-05-01T12:00:00+00:00", "history": [] } ] }
+            """);
+        var old = Assert.Single(new PerfTableStore(dir.File("old.json")).Read());
+        Assert.Null(old.OpenMs);
+        Assert.Null(old.WarmUpMs);
+        Assert.Equal(1.5, old.ExecMs);
+    }
+
+    [Fact]
+    public void A_newer_row_without_setup_costs_keeps_the_stored_ones_and_bad_ones_are_rejected()
+    {
+        using var dir = new TempFolder();
+        var store = new PerfTableStore(dir.File("t.json"));
+        store.Merge(new[] { Row("gpu0", 8, 5.0) with { OpenMs = 900, WarmUpMs = 40 } });
+        store.Merge(new[] { Row("gpu0", 8, 4.0, at: T0.AddHours(1)) });
+        var row = Assert.Single(store.Read());
+        Assert.Equal(4.0, row.ExecMs);
+        Assert.Equal(900, row.OpenMs);
+        Assert.Equal(40, row.WarmUpMs);
+        // A same-time row that differs only in its setup cost replaces the stored one (an edited export).
+        store.Merge(new[] { row with { OpenMs = 5, History = Array.Empty<PerfSample>() } });
+        Assert.Equal(5, Assert.Single(store.Read()).OpenMs);
+        // Folding a run's times keeps them too.
+        store.Fold(new[] { Row("gpu0", 8, 2.0, at: T0.AddHours(2)) }, 0.5);
+        Assert.Equal(5, Assert.Single(store.Read()).OpenMs);
+
+        var bad = Assert.Throws<HeteroBatchException>(() => store.Merge(new[] { Row("cpu", 1, 1.0) with { OpenMs = -1 } }));
+        Assert.Equal(TableErrorIds.InvalidPerfEntry, bad.ErrorId);
+        Assert.Contains("OpenMs", bad.Message);
+        Assert.Throws<HeteroBatchException>(() => store.Merge(new[] { Row("cpu", 1, 1.0) with { WarmUpMs = double.NaN } }));
+    }
+
+    [Fact]
     public void RoundTripKeepsEveryFieldAndExactDoubles()
     {
         using var dir = new TempFolder();

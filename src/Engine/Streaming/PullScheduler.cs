@@ -67,6 +67,10 @@ internal sealed class PullScheduler : IDisposable
     /// </summary>
     public void Warm()
     {
+        if (_lanes.Length == 0)
+            throw new HeteroBatchException(PlanningErrorIds.NoUsableUnit, ErrorKind.ResourceUnavailable,
+                $"No unit of this run can run model '{_model.Name}': the perf table marks every measured size of each as too large or too slow. " +
+                "Measure them again (Measure-BatchProfile), or use other units.", _model.Name);
         var done = new CountdownEvent(_lanes.Length); // not disposed: after a cancel a worker may still signal it
         foreach (var lane in _lanes)
         {
@@ -95,7 +99,7 @@ internal sealed class PullScheduler : IDisposable
         WaitHandle.WaitAny(new[] { done.WaitHandle, _token.WaitHandle });
         _token.ThrowIfCancellationRequested();
         _liveUnits = _lanes.Count(l => l.Error is null);
-        if (_liveUnits == 0) throw _lanes[0].Error!;
+        if (_liveUnits == 0) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_lanes.First(l => l.Error is not null).Error!);
     }
 
     /// <summary>The sizes a unit's chunks execute: for a unit of measured sizes only, those of every item count up to its
@@ -161,7 +165,7 @@ internal sealed class PullScheduler : IDisposable
                     output = head.Input is null ? null : new BatchOutput(head.Output, head.Input.Count, (int[])_model.OutputItemShape.Clone(), null);
                     return true;
                 }
-                if (_order.Count > 0 && _liveUnits == 0) throw _firstUnitError!;
+                if (_order.Count > 0 && _liveUnits == 0) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_firstUnitError!);
                 if (_order.Count == 0 && _inputDone)
                 {
                     if (_inputError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_inputError);

@@ -8,6 +8,8 @@
     Profiles the model on the GPU(s) and the CPU first (saved in a table of this run), then streams the whole folder:
       gpu       the GPU(s) only, decode workers picked (every core but one feeder per GPU)
       gpu+cpu   the GPU(s) and the CPU (each batch split by the table; the CPU unit's threads cut by the decode workers)
+      gpu pull, gpu+cpu pull   the same units with -Schedule Pull (each unit pulls chunks at its own measured size, no
+                barrier per batch; see bench/results/stream-schedule-2026-12-01.md); 'setup_s' is its warm-up before the clock
       decode    the decode-bound limit: the CPU decoding alone (Skia), items/s with every core
     Each summary (items/s, unit shares, core split, decode time, time waiting for decode) goes to OUT/stream_bench.json.
 #>
@@ -42,25 +44,27 @@ $R = [ordered]@{
 foreach ($g in $Gpus) { Measure-BatchProfile -Model $model -Unit $g -BatchSize $GpuSizes -Save | Out-Null }
 Measure-BatchProfile -Model $model -Unit cpu -BatchSize $CpuSizes -ThreadCount 1 -Save | Out-Null
 
-function Invoke-Run([string] $Name, [string[]] $Units) {
+function Invoke-Run([string] $Name, [string[]] $Units, [string] $Schedule = 'PerBatch') {
     $npy = Join-Path $work "$Name.npy"
     Remove-Item $npy -ErrorAction Ignore
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    $s = $files | Invoke-HeteroDataset -Model $model -Unit $Units -BatchSize $BatchSize -OutputPath $npy -NoAutoProfile
+    $s = $files | Invoke-HeteroDataset -Model $model -Unit $Units -Schedule $Schedule -BatchSize $BatchSize -OutputPath $npy -NoAutoProfile
     $wall = $clock.Elapsed.TotalSeconds
     $R.runs[$Name] = [ordered]@{
-        units = $Units; items = $s.Items; wall_s_cmdlet = $wall; items_per_s = $s.ItemsPerSecond; unit_shares = $s.UnitShares
+        units = $Units; schedule = $s.Schedule; setup_s = $s.SetupSeconds; items = $s.Items; wall_s_cmdlet = $wall; items_per_s = $s.ItemsPerSecond; unit_shares = $s.UnitShares
         core_split = $s.CoreSplit; decode_workers = $s.DecodeWorkers; cpu_threads = $s.CpuInferenceThreads
         decode_s = $s.DecodeSeconds; decode_per_worker = $s.DecodeItemsPerSecondPerWorker; wait_for_decode_s = $s.WaitForDecodeSeconds
         inference_s = $s.InferenceSeconds; peak_buffers = $s.PeakBuffersInUse; bad = $s.BadItems
-        per_unit = @($s.Units | Select-Object Unit, Items, Share, BusySeconds, ItemsPerSecond, Threads)
+        per_unit = @($s.Units | Select-Object Unit, Items, Share, BusySeconds, ItemsPerSecond, Threads, ChunkSize, Chunks)
         vs_torch = $(if ($R.torch) { $s.ItemsPerSecond / $R.torch.images_per_s } else { $null })
     }
-    Write-Host ("{0,-8} {1,8:N1} images/s  {2}  [{3}]" -f $Name, $s.ItemsPerSecond, $s.UnitShares, $s.CoreSplit)
+    Write-Host ("{0,-12} {1,8:N1} images/s  {2}  [{3}]" -f $Name, $s.ItemsPerSecond, $s.UnitShares, $s.CoreSplit)
 }
 
 Invoke-Run 'gpu' $Gpus
 Invoke-Run 'gpu+cpu' (@($Gpus) + 'cpu')
+Invoke-Run 'gpu pull' $Gpus 'Pull'
+Invoke-Run 'gpu+cpu pull' (@($Gpus) + 'cpu') 'Pull'
 
 # The decode-bound limit: every core decoding (Skia), nothing else (the engine's decoder on 2,000 of the files).
 $sample = @($files | Select-Object -First 2000).FullName

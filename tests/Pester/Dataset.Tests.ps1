@@ -85,14 +85,73 @@ Describe 'Invoke-HeteroDataset' {
     }
 }
 
+Describe 'Invoke-HeteroDataset -Schedule Pull' {
+    It 'writes the same rows as PerBatch, emits items in input order, and keeps at most BatchesInFlight buffers' {
+        $dir = New-TestFolder
+        $data = New-Jpegs (Join-Path $dir 'data') 70 -Seed 3
+        $common = @{ Unit = 'cpu:0', 'cpu:1'; BatchSize = 8; BatchesInFlight = 3; Path = $table }
+        $perBatch = Join-Path $dir 'perbatch.npy'
+        $p = Invoke-HeteroDataset tinynet $data -OutputPath $perBatch @common
+        $p.Schedule | Should -Be 'PerBatch'
+        $csv = Join-Path $dir 'pull.csv'
+        $pulled = Join-Path $dir 'pull.npy'
+        Invoke-HeteroDataset tinynet $data -Schedule Pull -OutputPath $pulled -Top 2 -SummaryVariable s @common | Export-Csv $csv -NoTypeInformation
+        $s.Schedule | Should -Be 'Pull'
+        $s.Items | Should -Be 70
+        $s.Batches | Should -Be 9
+        $s.PeakBuffersInUse | Should -BeLessOrEqual 3
+        $s.SetupSeconds | Should -BeGreaterThan 0
+        @($s.Units).Count | Should -Be 2
+        ($s.Units | Measure-Object Items -Sum).Sum | Should -Be 70
+        foreach ($u in $s.Units) { $u.ChunkSize | Should -BeGreaterThan 0; $u.Chunks | Should -BeGreaterThan 0 }
+        $s.UnitShares | Should -BeLike '*chunks of*'
+        $rows = @(Import-Csv $csv)
+        ($rows.Index | ForEach-Object { [int]$_ }) | Should -Be (0..69)
+        $rows[69].Path | Should -Be (Join-Path $data 'img0069.jpg')
+        $a = [HeteroBatch.Engine.Inputs.NpyFile]::Read($perBatch)
+        $b = [HeteroBatch.Engine.Inputs.NpyFile]::Read($pulled)
+        $b.Item2 | Should -Be @(70, 10)
+        $worst = 0.0
+        for ($i = 0; $i -lt $a.Item1.Length; $i++) { $worst = [Math]::Max($worst, [Math]::Abs($a.Item1[$i] - $b.Item1[$i])) }
+        $worst | Should -BeLessThan 1e-4
+        # The summary view names the schedule.
+        ($s | Out-String -Width 200) | Should -BeLike '*Schedule*Pull (setup*'
+    }
+
+    It 'warns about bad items, writes NaN rows for them, and goes on' {
+        $dir = New-TestFolder
+        Copy-Item (Join-Path $images 'img00[0-1][0-9].jpg') $dir
+        Set-Content (Join-Path $dir 'img0004.jpg') 'not a jpeg'
+        Set-Content (Join-Path $dir 'img0007.txt') 'notes'
+        $out = Join-Path (New-TestFolder) 'out.npy'
+        $s = Invoke-HeteroDataset tinynet $dir -Unit cpu:0, cpu:1 -Schedule Pull -BatchSize 4 -OutputPath $out -Path $table -WarningVariable warned -WarningAction SilentlyContinue
+        $s.Items | Should -Be 21
+        $s.BadItems | Should -Be 2
+        $s.Bad.Index | Should -Be @(4, 8)
+        @($warned).Count | Should -Be 2
+        "$($warned[0])" | Should -BeLike "*img0004.jpg*ImageDecodeFailed*"
+        $npy = [HeteroBatch.Engine.Inputs.NpyFile]::Read($out)
+        $npy.Item2 | Should -Be @(21, 10)
+        [float]::IsNaN($npy.Item1[40]) | Should -BeTrue
+        [float]::IsNaN($npy.Item1[80]) | Should -BeTrue
+        [float]::IsNaN($npy.Item1[90]) | Should -BeFalse
+    }
+
+    It 'fails with MissingProfile under -NoAutoProfile when the table lacks the units' {
+        $err = $null
+        try { Invoke-HeteroDataset tinynet $images -Unit cpu -Schedule Pull -NoAutoProfile -Path (New-TestTablePath) } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'MissingProfile*'
+    }
+}
+
 Describe 'Ctrl+C in the middle of a stream' -Skip:(-not $IsLinux -or -not (Test-Path /usr/bin/env) -or -not (Get-Command kill -CommandType Application -ErrorAction SilentlyContinue)) {
-    It 'leaves a valid .npy of the items done; -Resume completes it, equal to an uninterrupted run' {
+    It 'leaves a valid .npy of the items done; -Resume completes it, equal to an uninterrupted run (<Schedule>)' -ForEach @(@{ Schedule = 'PerBatch' }, @{ Schedule = 'Pull' }) {
         $dir = New-TestFolder
         $data = New-Jpegs (Join-Path $dir 'data') 160 -Seed 5
         $perf = Join-Path $dir 'perf.json'
         # Measured beforehand so that the child streams at once (one thread: the same key on every machine).
         Measure-BatchProfile -Model mobilenet -Unit cpu -BatchSize 1, 8 -ThreadCount 1 -Repeat 1 -Warmup 1 -NoRefine -Save -Path $perf | Out-Null
-        $common = "-Unit cpu -BatchSize 8 -ThreadCount 1 -DecodeWorkers 1 -NoAutoProfile -Path '$perf'"
+        $common = "-Unit cpu -BatchSize 8 -ThreadCount 1 -DecodeWorkers 1 -NoAutoProfile -Path '$perf' -Schedule $Schedule"
         $partial = Join-Path $dir 'partial.npy'
         $inv = Get-PwshInvocation
         $psi = [Diagnostics.ProcessStartInfo]::new('/usr/bin/env')

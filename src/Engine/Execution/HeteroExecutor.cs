@@ -170,19 +170,8 @@ public sealed class HeteroExecutor
                     try
                     {
                         var session = _sessions.Acquire(_request.Model, state.Unit, state.Options);
-                        if (session is IWarmableSession warm)
-                        {
-                            foreach (var size in sizes)
-                                if (!Token.IsCancellationRequested && !warm.IsWarm(size)) warm.WarmUp(size, Token);
-                            // Page-lock the batch and size the staging buffers now, not inside the timed run.
-                            if (ranges.TryGetValue(unitId, out var range) && sizes.Length > 0)
-                                warm.PrepareBuffers(_request.Input.Slice(range.Offset, range.Items), sizes.Max());
-                            if (padded > 0)
-                            {
-                                worker.StagingOutput(padded * _outPerItem);
-                                warm.PrepareBuffers(worker.StagingInput(padded * _inPerItem), padded);
-                            }
-                        }
+                        ReadOnlyMemory<float>? input = ranges.TryGetValue(unitId, out var range) ? _request.Input.Slice(range.Offset, range.Items) : null;
+                        UnitChunkRunner.Warm(worker, session, sizes, input, padded, _inPerItem, _outPerItem, Token);
                     }
                     catch (Exception e)
                     {
@@ -232,56 +221,18 @@ public sealed class HeteroExecutor
                     throw new HeteroBatchException(ExecutionErrorIds.UnitFailedEarlier, ErrorKind.DeviceError, $"Unit '{a.Unit.Id}' failed earlier in this run.", a.Unit.Id);
                 Token.ThrowIfCancellationRequested();
                 var session = _sessions.Acquire(_request.Model, a.Unit, state.Options);
-                var input = _request.Input;
-                // Full chunks of a GPU share run as one pipeline (the copy of chunk k+1 overlaps chunk k).
-                int fullChunks = 0, fullItems = 0;
-                foreach (var size in a.Chunks)
+                UnitChunkRunner.Run(worker, session, _request.Input, _output, a.Offset, a.Items, a.Chunks, _outPerItem, (first, size, real, timing) =>
                 {
-                    if (fullItems + size > a.Items) break;
-                    fullItems += size;
-                    fullChunks++;
-                }
-                IReadOnlyList<RunTiming>? pipelined = null;
-                if (fullChunks >= 2 && session is IChunkPipelineSession pipeline && SessionCache.Unwrap(session) is IChunkPipelineSession)
-                {
-                    pipelined = pipeline.RunChunks(input.Slice(position, fullItems), _output.AsMemory(position * _outPerItem, fullItems * _outPerItem),
-                        a.Chunks.Take(fullChunks).ToArray(), Token);
-                }
-                int chunkIndex = 0;
-                foreach (var size in a.Chunks)
-                {
-                    Token.ThrowIfCancellationRequested();
-                    int real = Math.Min(size, a.End - position);
-                    RunTiming timing;
-                    if (pipelined is not null && chunkIndex < pipelined.Count)
-                    {
-                        timing = pipelined[chunkIndex];
-                    }
-                    else if (real == size)
-                    {
-                        timing = session.Run(input.Slice(position, size), _output.AsMemory(position * _outPerItem, size * _outPerItem), size, Token);
-                    }
-                    else
-                    {
-                        // Padded chunk: the real items plus zeros in a staging buffer of the planned size; only real outputs are kept.
-                        var stagedIn = worker.StagingInput(size * _inPerItem);
-                        input.Slice(position, real).CopyTo(stagedIn);
-                        stagedIn.Span[(real * _inPerItem)..].Clear();
-                        var stagedOut = worker.StagingOutput(size * _outPerItem);
-                        timing = session.Run(stagedIn, stagedOut, size, Token);
-                        stagedOut[..(real * _outPerItem)].CopyTo(_output.AsMemory(position * _outPerItem, real * _outPerItem));
-                    }
-                    state.Chunks.Add(new ChunkRun(position, size, real, timing.ExecMs, timing.IoMs));
+                    state.Chunks.Add(new ChunkRun(first, size, real, timing.ExecMs, timing.IoMs));
                     state.ExecutedSizes.Add(size);
                     state.ExecMs += timing.ExecMs;
                     state.IoMs += timing.IoMs;
-                    position += real;
-                    chunkIndex++;
+                    position = first + real;
                     Interlocked.Add(ref state.ItemsDone, real);
                     Interlocked.Add(ref _totalDone, real);
                     Volatile.Write(ref state.LastFinishTicks, Clock.Elapsed.Ticks);
                     ReportProgress();
-                }
+                }, Token);
                 _lanes.Complete(a, position, null);
             }
             catch (Exception e)

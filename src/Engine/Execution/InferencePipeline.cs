@@ -36,6 +36,15 @@ public static class InferencePipeline
         return new UnitPipelineRun(request, services, output ?? OutputWriters.None, cancellationToken).Run();
     }
 
+    /// <summary>
+    /// What a run has before it plans: the resolved model (fp16 with <see cref="ModelPrecision.Half"/>), the units with
+    /// the options they run with (CPU thread budgets after <see cref="InferenceRequest.ReservedCores"/>), and the perf
+    /// table's rows for them, units the table lacked profiled first (or MissingProfile with NoAutoProfile). For callers
+    /// that schedule the units themselves; <paramref name="request"/>'s input is not read.
+    /// </summary>
+    internal static UnitRows Prepare(InferenceRequest request, int batchSize, IOutputWriter? output, CancellationToken cancellationToken) =>
+        new UnitPipelineRun(request, PipelineServices.Default, output ?? OutputWriters.None, cancellationToken).Prepare(batchSize);
+
     /// <summary>The model a run's options name: resolved (zoo name or path, in the options' model cache), and converted
     /// to fp16 with <see cref="ModelPrecision.Half"/>.</summary>
     internal static ModelInfo ResolveModel(RunOptions options, CancellationToken cancellationToken)

@@ -39,29 +39,7 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
             }
             else
             {
-                var store = new PerfTableStore(Options.PerfTablePath);
-                var missing = Missing(store.Read());
-                if (missing.Count > 0)
-                {
-                    if (Options.NoAutoProfile) throw MissingProfile(store.Path, missing);
-                    store.CheckWritable(); // a read-only table location fails now, not after profiling
-                    var profileOptions = ProfileOptionsFor(batchSize);
-                    Output.WriteVerbose($"Profiling {Names(missing)} for model '{ModelName}': the perf table {store.Path} has no rows for them " +
-                        $"with this run's options. Batch sizes {(profileOptions.BatchSizes is { } sizes ? string.Join(", ", sizes) : $"of the default grid up to {profileOptions.MaxBatchSize}")}; " +
-                        "each row is saved as soon as it is measured.");
-                    // Rows are kept as they are measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
-                    var gate = new object();
-                    int saved = 0;
-                    Profile(missing, profileOptions, rows =>
-                    {
-                        lock (gate)
-                        {
-                            store.Merge(rows, cancellationToken: CancellationToken.None);
-                            saved += rows.Count;
-                        }
-                    });
-                    Output.WriteVerbose($"Saved {saved} profiled row(s) to the perf table {store.Path}.");
-                }
+                var store = ProfileMissing(batchSize);
                 CancellationToken.ThrowIfCancellationRequested();
                 Report(ExecutionStage.Planning, PlanningActivity(batchSize));
                 plan = Plan(store.Read(), batchSize);
@@ -91,6 +69,38 @@ internal abstract class PipelineRun<TMissing>(RunOptions options, BatchPlan? giv
         }
         Report(ExecutionStage.Done, "done", 100);
         return result;
+    }
+
+    /// <summary>
+    /// Makes sure the perf table knows every lane: profiles what it lacks (each row saved as soon as it is measured), or
+    /// throws MissingProfile with NoAutoProfile. Returns the table's store.
+    /// </summary>
+    protected PerfTableStore ProfileMissing(int batchSize)
+    {
+        var store = new PerfTableStore(Options.PerfTablePath);
+        var missing = Missing(store.Read());
+        if (missing.Count > 0)
+        {
+            if (Options.NoAutoProfile) throw MissingProfile(store.Path, missing);
+            store.CheckWritable(); // a read-only table location fails now, not after profiling
+            var profileOptions = ProfileOptionsFor(batchSize);
+            Output.WriteVerbose($"Profiling {Names(missing)} for model '{ModelName}': the perf table {store.Path} has no rows for them " +
+                $"with this run's options. Batch sizes {(profileOptions.BatchSizes is { } sizes ? string.Join(", ", sizes) : $"of the default grid up to {profileOptions.MaxBatchSize}")}; " +
+                "each row is saved as soon as it is measured.");
+            // Rows are kept as they are measured (not cancellable), so Ctrl+C or a failure keeps every completed point.
+            var gate = new object();
+            int saved = 0;
+            Profile(missing, profileOptions, rows =>
+            {
+                lock (gate)
+                {
+                    store.Merge(rows, cancellationToken: CancellationToken.None);
+                    saved += rows.Count;
+                }
+            });
+            Output.WriteVerbose($"Saved {saved} profiled row(s) to the perf table {store.Path}.");
+        }
+        return store;
     }
 
     /// <summary>How the run profiles what its table lacks: the options' profile settings, with a grid up to the batch

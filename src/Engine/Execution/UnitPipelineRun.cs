@@ -42,6 +42,22 @@ internal sealed class UnitPipelineRun : PipelineRun<ComputeUnit>
             _request.ReservedCores > 0 ? Math.Max(1, Environment.ProcessorCount - _request.ReservedCores) : null);
     }
 
+    /// <summary>
+    /// The stages a run takes before it plans, without an input: resolve, then profile what the table lacks (or throw
+    /// MissingProfile with NoAutoProfile), for callers that schedule the units themselves (a dataset stream's pull
+    /// schedule). Returns the model, the units with their options, and the table's rows for them.
+    /// </summary>
+    public UnitRows Prepare(int batchSize)
+    {
+        Report(ExecutionStage.Resolving, ResolvingActivity);
+        Resolve();
+        CancellationToken.ThrowIfCancellationRequested();
+        var store = ProfileMissing(batchSize);
+        CancellationToken.ThrowIfCancellationRequested();
+        _rows = RowsFor(store.Read());
+        return new UnitRows(_model, _units, _options, _rows);
+    }
+
     protected override string ModelName => _model.Name;
 
     protected override string ResolvingActivity => $"resolving {_request.Model}";

@@ -34,6 +34,9 @@ internal sealed class UnitWorker
     /// <summary>The worker of the unit named <paramref name="key"/> (machine/unit id), started on first use.</summary>
     public static UnitWorker For(string key) => Workers.GetOrAdd(key, k => new UnitWorker(k));
 
+    /// <summary>The worker of <paramref name="unit"/> (keyed by its machine and id).</summary>
+    public static UnitWorker For(Units.ComputeUnit unit) => For(unit.MachineName + "/" + unit.Id);
+
     /// <summary>Ends every worker's thread once the work queued on it is done (the module is being removed); a later run
     /// starts fresh workers. Returns how many were stopped.</summary>
     public static int StopAll()

@@ -14,7 +14,10 @@ public sealed record DatasetRequest
     public required IReadOnlyList<string> Paths { get; init; }
     /// <summary>Unit ids; null or empty: every available unit.</summary>
     public IReadOnlyList<string>? Units { get; init; }
-    /// <summary>Items per batch: each batch is planned and split across the units by the perf table.</summary>
+    /// <summary>How the units are kept busy: each batch split by the perf table (PerBatch, default), or units pulling chunks (Pull).</summary>
+    public StreamSchedule Schedule { get; init; } = StreamSchedule.PerBatch;
+    /// <summary>Items per batch: each batch is planned and split across the units by the perf table (PerBatch), or cut into
+    /// the units' chunks (Pull; no chunk is larger than a batch).</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Batches decoded or running at once, at most (the bound on input memory): one running, the others decoding ahead.</summary>
     public int BatchesInFlight { get; init; } = 3;

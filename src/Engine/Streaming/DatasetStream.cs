@@ -5,15 +5,17 @@ using HeteroBatch.Engine.Errors;
 using HeteroBatch.Engine.Execution;
 using HeteroBatch.Engine.Inputs;
 using HeteroBatch.Engine.Models;
+using HeteroBatch.Engine.Planning;
 using HeteroBatch.Engine.Units;
 
 namespace HeteroBatch.Engine.Streaming;
 
 /// <summary>
 /// Streams a dataset through the units: decode workers on the CPU fill at most <see cref="DatasetRequest.BatchesInFlight"/>
-/// batch buffers ahead (<see cref="StreamBufferPool"/>), each batch is planned and split across the units by the perf
-/// table (<see cref="InferencePipeline.Run"/>, the static plan of a batch), and outputs leave in input order: rows
-/// appended to a streamed .npy (<see cref="NpyStreamWriter"/>) and one <see cref="DatasetItemResult"/> per item.
+/// batch buffers ahead (<see cref="StreamBufferPool"/>), the units run them by the request's <see cref="StreamSchedule"/>
+/// (PerBatch: each batch planned and split across the units by the perf table, <see cref="InferencePipeline.Run"/>, the
+/// static plan of a batch; Pull: every unit pulls chunks at its own size, <see cref="PullScheduler"/>), and outputs leave
+/// in input order: rows appended to a streamed .npy (<see cref="NpyStreamWriter"/>) and one <see cref="DatasetItemResult"/> per item.
 /// The decode workers' cores are taken from the CPU unit's thread budget (<see cref="InferenceRequest.ReservedCores"/>).
 /// </summary>
 public sealed class DatasetStream
@@ -55,6 +57,7 @@ public sealed class DatasetStream
         if (r.BatchSize < 1) throw Setting($"The batch size must be 1 or more, not {r.BatchSize}.", r.BatchSize);
         if (r.BatchesInFlight < 2) throw Setting($"At least 2 batches must be in flight (one running, one decoding), not {r.BatchesInFlight}.", r.BatchesInFlight);
         if (r.DecodeWorkers < 0) throw Setting($"Decode workers must be 0 (pick) or more, not {r.DecodeWorkers}.", r.DecodeWorkers);
+        if (!Enum.IsDefined(r.Schedule)) throw Setting($"Unknown schedule {r.Schedule}; use PerBatch or Pull.", r.Schedule);
         if (r.Resume && r.OutputPath is null) throw Setting("-Resume continues an output .npy; give -OutputPath too.", "Resume");
 
         var model = ModelResolver.Resolve(r.Model, r.ModelCacheDirectory, null, cancellationToken);
@@ -108,33 +111,67 @@ public sealed class DatasetStream
         }
         Interlocked.Exchange(ref _itemsDone, start);
 
-        var clock = Stopwatch.StartNew();
+        var sink = new OrderedOutput(this, model, source, start, onItem, onBadItem);
+        var stats = new Dictionary<string, UnitStats>(StringComparer.OrdinalIgnoreCase);
+        var time = new StreamTimes();
         using var pool = new StreamBufferPool(r.BatchesInFlight, checked(perItem * r.BatchSize));
+        if (r.OutputPath is not null && (!r.Resume || start == 0) && start < source.Count) NpyFile.CheckWritable(r.OutputPath);
+        var clock = r.Schedule switch
+        {
+            StreamSchedule.PerBatch => RunPerBatch(baseRequest, source, start, perItem, itemShape, decodeWorkers, pool, sink, stats, time, progress, cancellationToken),
+            StreamSchedule.Pull => RunPull(baseRequest, source, start, perItem, itemShape, decodeWorkers, pool, sink, stats, time, progress, cancellationToken),
+            _ => throw Setting($"Unknown schedule {r.Schedule}; use PerBatch or Pull.", r.Schedule),
+        };
+
+        if (r.OutputPath is not null && sink.Writer is null && start == source.Count) OutputPath = Path.GetFullPath(r.OutputPath);
+        long ran = stats.Values.Sum(v => v.Items);
+        var reports = stats.Select(kv => new DatasetUnitReport
+        {
+            Unit = kv.Key, Items = kv.Value.Items, Share = ran > 0 ? (double)kv.Value.Items / ran : 0, BusySeconds = kv.Value.Ms / 1000.0,
+            Threads = cpuOptions.TryGetValue(kv.Key, out var o) && units.Any(u => u.Id == kv.Key && u.Kind == ComputeUnitKind.Cpu) ? o.IntraOpThreads : 0,
+            ChunkSize = kv.Value.ChunkSize, Chunks = kv.Value.Chunks,
+        }).OrderBy(u => u.Unit, StringComparer.Ordinal).ToArray();
+        return new DatasetSummary
+        {
+            Model = model.Name, TotalItems = source.Count, Schedule = r.Schedule.ToString(), Items = sink.Items, ResumedFrom = start, BadItems = sink.Bad.Count,
+            WallSeconds = clock.Elapsed.TotalSeconds, BatchSize = r.BatchSize, Batches = sink.Batches, BatchesInFlight = r.BatchesInFlight,
+            PeakBuffersInUse = pool.PeakInUse, DecodeWorkers = decodeWorkers, CpuInferenceThreads = cpuThreads, LogicalCores = cores,
+            CoreSplit = CoreSplitNote,
+            Decoder = source.IsImages ? r.Decoder.ToString() : "npy", DecodeSeconds = time.DecodeMs / 1000.0, WaitForDecodeSeconds = time.WaitMs / 1000.0,
+            InferenceSeconds = time.InferMs / 1000.0, SetupSeconds = time.SetupMs / 1000.0, Units = reports,
+            UnitShares = string.Join(", ", reports.Select(u =>
+            {
+                var notes = new List<string>();
+                if (u.Threads > 0) notes.Add($"{u.Threads} thread{(u.Threads == 1 ? "" : "s")}");
+                if (u.ChunkSize > 0) notes.Add($"chunks of {u.ChunkSize}");
+                return $"{u.Unit} {u.Share * 100:0}%" + (notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "");
+            })),
+            OutputPath = OutputPath, OutputRows = r.OutputPath is null ? 0 : ItemsDone, Bad = sink.Bad.ToArray(),
+        };
+    }
+
+    /// <summary>PerBatch: each decoded batch planned and split across the units (the pipeline's static plan), one after another.</summary>
+    private Stopwatch RunPerBatch(InferenceRequest baseRequest, DatasetSource source, long start, int perItem, int[] itemShape, int decodeWorkers,
+        StreamBufferPool pool, OrderedOutput sink, Dictionary<string, UnitStats> stats, StreamTimes time, IProgress<DatasetProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var r = _request;
+        var clock = Stopwatch.StartNew();
         var channel = Channel.CreateUnbounded<DecodedBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool, channel.Writer, stop.Token), CancellationToken.None);
-
-        NpyStreamWriter? writer = null;
-        var bad = new List<DatasetBadItem>();
-        var unitItems = new Dictionary<string, (long Items, double Ms)>(StringComparer.OrdinalIgnoreCase);
-        double decodeMs = 0, waitMs = 0, inferMs = 0;
-        long items = 0;
-        int batches = 0;
-        int[]? outputShape = null;
+        var producer = Task.Run(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool,
+            b => channel.Writer.TryWrite(b), e => channel.Writer.TryComplete(e), stop.Token), CancellationToken.None);
         try
         {
-            if (r.OutputPath is not null && (!r.Resume || start == 0) && start < source.Count) NpyFile.CheckWritable(r.OutputPath);
             while (true)
             {
                 var waited = Stopwatch.StartNew();
                 if (!channel.Reader.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult()) break;
                 channel.Reader.TryRead(out var batch);
-                waitMs += waited.Elapsed.TotalMilliseconds;
+                time.WaitMs += waited.Elapsed.TotalMilliseconds;
                 try
                 {
-                    decodeMs += batch!.DecodeMs;
-                    foreach (var b in batch.Bad) { bad.Add(b); onBadItem?.Invoke(b); }
-                    float[]? rows = null;
+                    time.DecodeMs += batch!.DecodeMs;
                     BatchOutput? output = null;
                     if (batch.GoodItems.Length > 0)
                     {
@@ -142,54 +179,23 @@ public sealed class DatasetStream
                             batch.GoodItems.Select(i => source.SourceOf(i)).ToArray(), $"items {batch.FirstItem}-{batch.FirstItem + batch.Count - 1} of {source.Count}");
                         var running = Stopwatch.StartNew();
                         var result = InferencePipeline.Run(baseRequest with { Input = InputSource.FromBatch(input) }, (IProgress<ExecutionProgress>?)null, stop.Token);
-                        inferMs += running.Elapsed.TotalMilliseconds;
+                        time.InferMs += running.Elapsed.TotalMilliseconds;
                         foreach (var u in result.Units)
                         {
-                            var had = unitItems.GetValueOrDefault(u.Unit);
-                            unitItems[u.Unit] = (had.Items + u.ItemsCompleted, had.Ms + u.ActualMs);
+                            var had = stats.GetValueOrDefault(u.Unit) ?? (stats[u.Unit] = new UnitStats());
+                            had.Items += u.ItemsCompleted;
+                            had.Ms += u.ActualMs;
+                            if (u.ItemsCompleted > 0) had.Chunks++;
                         }
                         output = result.GetOutput()!;
-                        outputShape ??= output.ItemShape;
                     }
-                    if (outputShape is null)
-                    {
-                        // A batch of bad items only, before any output told the row shape: the model's declared shape, when fixed.
-                        if (model.OutputItemShape is { Length: > 0 } declared && declared.All(d => d > 0)) outputShape = declared;
-                        else if (r.OutputPath is not null)
-                            throw new HeteroBatchException(StreamingErrorIds.NoGoodItems, ErrorKind.InvalidData,
-                                $"Items {batch.FirstItem}-{batch.FirstItem + batch.Count - 1} are all bad, and model '{model.Name}' does not declare its output shape, so their NaN rows cannot be written. Remove the bad files.", batch.FirstItem);
-                    }
-                    int outPer = outputShape?.Aggregate(1, (a, b) => a * b) ?? 0;
-                    if (r.OutputPath is not null)
-                    {
-                        rows = new float[batch.Count * outPer];
-                        if (batch.Bad.Length > 0) Array.Fill(rows, float.NaN);
-                        for (int g = 0; g < batch.GoodItems.Length; g++)
-                            output!.Item(g).CopyTo(rows.AsSpan((int)(batch.GoodItems[g] - batch.FirstItem) * outPer, outPer));
-                        if (writer is null)
-                        {
-                            writer = r.Resume && start > 0 ? NpyStreamWriter.OpenForResume(r.OutputPath, outputShape!) : NpyStreamWriter.Create(r.OutputPath, outputShape!);
-                            OutputPath = writer.Path;
-                        }
-                        writer.Append(rows);
-                    }
-                    // Counted as soon as its rows are on disk: a Ctrl+C while its items are written out still reports them.
-                    items += batch.Count;
-                    batches++;
-                    Interlocked.Add(ref _itemsDone, batch.Count);
-                    if (onItem is not null && output is not null) EmitItems(batch, output, source, onItem);
+                    sink.Deliver(batch, output);
                 }
                 finally
                 {
                     pool.Return(batch!.Buffer);
                 }
-                double seconds = clock.Elapsed.TotalSeconds;
-                double rate = seconds > 0 ? items / seconds : 0;
-                progress?.Report(new DatasetProgress
-                {
-                    ItemsDone = ItemsDone, TotalItems = source.Count, ItemsPerSecond = rate, BadItems = bad.Count,
-                    SecondsRemaining = rate > 0 ? (int)Math.Ceiling((source.Count - ItemsDone) / rate) : -1,
-                });
+                Report(progress, clock, sink, source);
             }
             producer.GetAwaiter().GetResult(); // a decode failure that is not a bad item (a .npy cut short) surfaces here
         }
@@ -202,27 +208,144 @@ public sealed class DatasetStream
         }
         finally
         {
-            writer?.Dispose();
+            sink.Writer?.Dispose();
         }
+        return clock;
+    }
 
-        if (r.OutputPath is not null && writer is null && start == source.Count) OutputPath = Path.GetFullPath(r.OutputPath);
-        long ran = unitItems.Values.Sum(v => v.Items);
-        var reports = unitItems.Select(kv => new DatasetUnitReport
+    /// <summary>
+    /// Pull: the units' sessions opened and chunk sizes warmed before the clock, then every unit pulls chunks of decoded
+    /// items at its own size (<see cref="PullScheduler"/>) while this thread writes the batches out in input order.
+    /// </summary>
+    private Stopwatch RunPull(InferenceRequest baseRequest, DatasetSource source, long start, int perItem, int[] itemShape, int decodeWorkers,
+        StreamBufferPool pool, OrderedOutput sink, Dictionary<string, UnitStats> stats, StreamTimes time, IProgress<DatasetProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var r = _request;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var setup = Stopwatch.StartNew();
+        // The stages a run takes before it plans: missing rows profiled (or MissingProfile with -NoAutoProfile), as PerBatch.
+        var prepared = InferencePipeline.Prepare(baseRequest, r.BatchSize, null, cancellationToken);
+        var model = prepared.Model;
+        if (model.OutputItemShape.Any(d => d <= 0))
+            throw new HeteroBatchException(ExecutionErrorIds.UnsupportedModelOutput, ErrorKind.InvalidArgument,
+                $"Model '{model.Name}' has an output of free shape [{string.Join(",", model.OutputItemShape)}]; the pull schedule needs a fixed output size per item. Use -Schedule PerBatch.", model.Name);
+        var curves = CostModel.FromTable(prepared.Rows, model.Name, model.Hash, prepared.Units.Select(u => u.Id)).Units;
+        var chunkSizes = PullChunkSizes.Choose(curves, r.BatchSize);
+        // The units stop on the caller's cancel and on any error of this thread (stop).
+        using var scheduler = new PullScheduler(model, prepared.Units, prepared.Options, curves, chunkSizes, CachedSessionProvider.Default, stop.Token);
+        scheduler.Warm();
+        time.SetupMs = setup.Elapsed.TotalMilliseconds;
+
+        var clock = Stopwatch.StartNew();
+        scheduler.Start();
+        var producer = Task.Run(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool,
+            b => { time.DecodeMs += b.DecodeMs; scheduler.Add(b); }, scheduler.CompleteAdding, stop.Token), CancellationToken.None);
+        try
         {
-            Unit = kv.Key, Items = kv.Value.Items, Share = ran > 0 ? (double)kv.Value.Items / ran : 0, BusySeconds = kv.Value.Ms / 1000.0,
-            Threads = cpuOptions.TryGetValue(kv.Key, out var o) && units.Any(u => u.Id == kv.Key && u.Kind == ComputeUnitKind.Cpu) ? o.IntraOpThreads : 0,
-        }).OrderBy(u => u.Unit, StringComparer.Ordinal).ToArray();
-        return new DatasetSummary
+            while (true)
+            {
+                var waited = Stopwatch.StartNew();
+                if (!scheduler.NextInOrder(out var batch, out var output)) break;
+                time.InferMs += waited.Elapsed.TotalMilliseconds;
+                try { sink.Deliver(batch, output); }
+                finally { pool.Return(batch.Buffer); }
+                Report(progress, clock, sink, source);
+            }
+            producer.GetAwaiter().GetResult();
+        }
+        catch
         {
-            Model = model.Name, TotalItems = source.Count, Items = items, ResumedFrom = start, BadItems = bad.Count,
-            WallSeconds = clock.Elapsed.TotalSeconds, BatchSize = r.BatchSize, Batches = batches, BatchesInFlight = r.BatchesInFlight,
-            PeakBuffersInUse = pool.PeakInUse, DecodeWorkers = decodeWorkers, CpuInferenceThreads = cpuThreads, LogicalCores = cores,
-            CoreSplit = CoreSplitNote,
-            Decoder = source.IsImages ? r.Decoder.ToString() : "npy", DecodeSeconds = decodeMs / 1000.0, WaitForDecodeSeconds = waitMs / 1000.0,
-            InferenceSeconds = inferMs / 1000.0, Units = reports,
-            UnitShares = string.Join(", ", reports.Select(u => $"{u.Unit} {u.Share * 100:0}%" + (u.Threads > 0 ? $" ({u.Threads} thread{(u.Threads == 1 ? "" : "s")})" : ""))),
-            OutputPath = OutputPath, OutputRows = r.OutputPath is null ? 0 : ItemsDone, Bad = bad.ToArray(),
-        };
+            stop.Cancel();
+            try { producer.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+            scheduler.Stop(pool.Return);
+            throw;
+        }
+        finally
+        {
+            sink.Writer?.Dispose();
+            foreach (var lane in scheduler.Lanes.Where(l => l.Items > 0 || l.Error is null))
+                stats[lane.Unit.Id] = new UnitStats { Items = lane.Items, Ms = lane.BusyMs, Chunks = lane.Chunks, ChunkSize = lane.ChunkSize };
+            time.WaitMs = scheduler.Lanes.Sum(l => l.WaitMs);
+        }
+        return clock;
+    }
+
+    private void Report(IProgress<DatasetProgress>? progress, Stopwatch clock, OrderedOutput sink, DatasetSource source)
+    {
+        if (progress is null) return;
+        double seconds = clock.Elapsed.TotalSeconds;
+        double rate = seconds > 0 ? sink.Items / seconds : 0;
+        progress.Report(new DatasetProgress
+        {
+            ItemsDone = ItemsDone, TotalItems = source.Count, ItemsPerSecond = rate, BadItems = sink.Bad.Count,
+            SecondsRemaining = rate > 0 ? (int)Math.Ceiling((source.Count - ItemsDone) / rate) : -1,
+        });
+    }
+
+    /// <summary>One unit's part of the stream.</summary>
+    private sealed class UnitStats
+    {
+        public long Items;
+        public double Ms;
+        public int Chunks, ChunkSize;
+    }
+
+    /// <summary>Where the stream's time went (milliseconds).</summary>
+    private sealed class StreamTimes
+    {
+        public double DecodeMs, WaitMs, InferMs, SetupMs;
+    }
+
+    /// <summary>
+    /// The batches' way out, in input order, on the calling thread: bad items reported, rows appended to the .npy (NaN for
+    /// a bad item), <see cref="ItemsDone"/> moved on once the rows are on disk, and the items' results handed out.
+    /// </summary>
+    private sealed class OrderedOutput(DatasetStream stream, ModelInfo model, DatasetSource source, long start,
+        Action<DatasetItemResult>? onItem, Action<DatasetBadItem>? onBadItem)
+    {
+        private int[]? _outputShape;
+
+        public NpyStreamWriter? Writer { get; private set; }
+        public List<DatasetBadItem> Bad { get; } = new();
+        /// <summary>Items written out by this run (good and bad).</summary>
+        public long Items { get; private set; }
+        public int Batches { get; private set; }
+
+        /// <summary>Writes <paramref name="batch"/> out; <paramref name="output"/> holds its good items' outputs (null when none).</summary>
+        public void Deliver(DecodedBatch batch, BatchOutput? output)
+        {
+            var r = stream._request;
+            foreach (var b in batch.Bad) { Bad.Add(b); onBadItem?.Invoke(b); }
+            if (output is not null) _outputShape ??= output.ItemShape;
+            if (_outputShape is null)
+            {
+                // A batch of bad items only, before any output told the row shape: the model's declared shape, when fixed.
+                if (model.OutputItemShape is { Length: > 0 } declared && declared.All(d => d > 0)) _outputShape = declared;
+                else if (r.OutputPath is not null)
+                    throw new HeteroBatchException(StreamingErrorIds.NoGoodItems, ErrorKind.InvalidData,
+                        $"Items {batch.FirstItem}-{batch.FirstItem + batch.Count - 1} are all bad, and model '{model.Name}' does not declare its output shape, so their NaN rows cannot be written. Remove the bad files.", batch.FirstItem);
+            }
+            int outPer = _outputShape?.Aggregate(1, (a, b) => a * b) ?? 0;
+            if (r.OutputPath is not null)
+            {
+                var rows = new float[batch.Count * outPer];
+                if (batch.Bad.Length > 0) Array.Fill(rows, float.NaN);
+                for (int g = 0; g < batch.GoodItems.Length; g++)
+                    output!.Item(g).CopyTo(rows.AsSpan((int)(batch.GoodItems[g] - batch.FirstItem) * outPer, outPer));
+                if (Writer is null)
+                {
+                    Writer = r.Resume && start > 0 ? NpyStreamWriter.OpenForResume(r.OutputPath, _outputShape!) : NpyStreamWriter.Create(r.OutputPath, _outputShape!);
+                    stream.OutputPath = Writer.Path;
+                }
+                Writer.Append(rows);
+            }
+            // Counted as soon as its rows are on disk: a Ctrl+C while its items are written out still reports them.
+            Items += batch.Count;
+            Batches++;
+            Interlocked.Add(ref stream._itemsDone, batch.Count);
+            if (onItem is not null && output is not null) stream.EmitItems(batch, output, source, onItem);
+        }
     }
 
     private string _coreSplitNote = "";
@@ -299,8 +422,10 @@ public sealed class DatasetStream
         }
     }
 
+    /// <summary>Decodes the batches from <paramref name="start"/> on, in order, into the pool's buffers (waiting while all
+    /// are out), handing each to <paramref name="deliver"/>; <paramref name="complete"/> hears the end (with the error, if any).</summary>
     private static void Produce(DatasetSource source, long start, int batchSize, int perItem, int[] itemShape, int workers,
-        StreamBufferPool pool, ChannelWriter<DecodedBatch> writer, CancellationToken cancellationToken)
+        StreamBufferPool pool, Action<DecodedBatch> deliver, Action<Exception?> complete, CancellationToken cancellationToken)
     {
         Exception? failure = null;
         try
@@ -311,7 +436,7 @@ public sealed class DatasetStream
                 var buffer = pool.Rent(cancellationToken);
                 try
                 {
-                    writer.TryWrite(Decode(source, first, count, perItem, itemShape, workers, buffer, cancellationToken));
+                    deliver(Decode(source, first, count, perItem, itemShape, workers, buffer, cancellationToken));
                 }
                 catch
                 {
@@ -321,7 +446,7 @@ public sealed class DatasetStream
             }
         }
         catch (Exception e) { failure = e; }
-        finally { writer.TryComplete(failure); }
+        finally { complete(failure); }
         if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 

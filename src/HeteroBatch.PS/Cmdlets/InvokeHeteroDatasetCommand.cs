@@ -11,7 +11,7 @@ namespace HeteroBatch.PS.Cmdlets;
 /// <summary>
 /// Streams a whole dataset (folders of images, lists of files, piped FileInfo objects, large .npy files) through
 /// the units with bounded memory: CPU workers decode a few batches ahead, each batch is split across the units by
-/// the perf table, and outputs leave in input order, as rows of a streamed .npy (valid after Ctrl+C, resumable)
+/// the perf table (or, with -Schedule Pull, each unit pulls chunks at its own size), and outputs leave in input order, as rows of a streamed .npy (valid after Ctrl+C, resumable)
 /// and as one object per item. Without per-item objects the summary is the result; with them it goes to
 /// -SummaryVariable and the information stream (tag HeteroDatasetSummary), so that | Export-Csv gets items only.
 /// </summary>
@@ -37,7 +37,13 @@ public sealed class InvokeHeteroDatasetCommand : HeteroBatchCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Unit { get; set; }
 
-    /// <summary>Items per batch; each batch is planned and split across the units by the perf table. Default 64.</summary>
+    /// <summary>How the units are kept busy: PerBatch (default: each batch planned and split across the units by the perf
+    /// table, the next batch after the slowest unit) or Pull (each unit pulls chunks of decoded items at its measured good
+    /// size as soon as it is free; outputs stay in input order).</summary>
+    [Parameter]
+    public StreamSchedule Schedule { get; set; } = StreamSchedule.PerBatch;
+
+    /// <summary>Items per batch; each batch is planned and split across the units by the perf table (PerBatch), or cut into the units' chunks (Pull). Default 64.</summary>
     [Parameter]
     [ValidateRange(1, 65536)]
     public int BatchSize { get; set; } = 64;
@@ -116,7 +122,7 @@ public sealed class InvokeHeteroDatasetCommand : HeteroBatchCmdlet
         bool perItem = Top > 0 || IncludeOutput || OutputPath is null;
         var request = new DatasetRequest
         {
-            Model = Model, Paths = _paths.ToArray(), Units = Unit, BatchSize = BatchSize, BatchesInFlight = BatchesInFlight,
+            Model = Model, Paths = _paths.ToArray(), Units = Unit, Schedule = Schedule, BatchSize = BatchSize, BatchesInFlight = BatchesInFlight,
             DecodeWorkers = DecodeWorkers, Decoder = Decoder,
             OutputPath = OutputPath is null ? null : GetUnresolvedProviderPathFromPSPath(OutputPath), Resume = Resume,
             Top = Top > 0 ? Top : perItem && !IncludeOutput ? 5 : 0, IncludeOutput = IncludeOutput,

@@ -51,9 +51,6 @@ internal sealed class UnitWorker
         return stopped;
     }
 
-    /// <summary>The worker of <paramref name="unit"/> (keyed by machine and unit id).</summary>
-    public static UnitWorker For(Units.ComputeUnit unit) => For(unit.MachineName + "/" + unit.Id);
-
     /// <summary>
     /// Runs <paramref name="work"/> on the worker's thread and waits for it, rethrowing what it throws. Profiling uses
     /// it so a unit's sessions are warmed and measured on the thread that later runs them (ORT's CUDA graphs and cuDNN

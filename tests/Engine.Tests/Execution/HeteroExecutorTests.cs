@@ -14,6 +14,7 @@ using HeteroBatch.Engine.Table;
 namespace HeteroBatch.Engine.Tests.Execution;
 
 /// <summary>The executor on real ONNX Runtime CPU sessions: two one-thread slices of the CPU as two units.</summary>
+[Collection(nameof(SharedSessionEvictionCollection))]
 public sealed class HeteroExecutorTests
 {
     private readonly ITestOutputHelper _log;

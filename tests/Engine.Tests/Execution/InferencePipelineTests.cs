@@ -14,6 +14,7 @@ using static HeteroBatch.Engine.Tests.Execution.PlanAndOutputTests;
 namespace HeteroBatch.Engine.Tests.Execution;
 
 /// <summary>InferencePipeline.Run end to end: real zoo models, real ONNX Runtime CPU sessions, a temporary perf table.</summary>
+[Collection(nameof(SharedSessionEvictionCollection))]
 public sealed class InferencePipelineTests : IDisposable
 {
     private readonly ITestOutputHelper _log;

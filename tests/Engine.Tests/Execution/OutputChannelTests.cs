@@ -9,6 +9,7 @@ using Xunit;
 namespace HeteroBatch.Engine.Tests.Execution;
 
 /// <summary>What the engine tells its caller through <see cref="IOutputWriter"/>: the decisions a -Verbose user sees.</summary>
+[Collection(nameof(SharedSessionEvictionCollection))]
 public sealed class OutputChannelTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("hb-output-").FullName;

@@ -43,8 +43,12 @@ $R = [ordered]@{
 }
 function Save { $R | ConvertTo-Json -Depth 8 | Set-Content (Join-Path $Out 'cmdlet_bench.json') }
 function Around([scriptblock] $Call) {
+    $gc2 = [GC]::CollectionCount(2); $pause = [GC]::GetTotalPauseDuration()
     $sw = [Diagnostics.Stopwatch]::StartNew(); $r = & $Call; $sw.Stop()
+    # Where a slow call's time went: each unit's exec and copy time, and any full GC inside it.
     [pscustomobject]@{ AroundMs = $sw.Elapsed.TotalMilliseconds; WallMs = $r.WallMs; SetupMs = $r.SetupMs; PredictedMs = $r.PredictedMs
+        UnitExecIoMs = ($r.Units | ForEach-Object { '{0}:{1:n2}/{2:n2}' -f $_.Unit, $_.ExecMs, $_.IoMs }) -join ' '
+        Gen2 = [GC]::CollectionCount(2) - $gc2; GcPauseMs = ([GC]::GetTotalPauseDuration() - $pause).TotalMilliseconds
         Shares = ($r.Units | ForEach-Object { '{0}:{1}[{2}]' -f $_.Unit, $_.Items, ($_.ExecutedBatchSizes -join '+') }) -join ' ' }
 }
 function Median([double[]] $v) { $s = $v | Sort-Object; if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 } }

@@ -21,7 +21,7 @@ param(
     [int] $Count = 20000,
     [string[]] $Gpus = @('gpu0'),
     [int[]] $GpuSizes = @(1, 8, 32, 64, 128, 192, 256),
-    [int[]] $CpuSizes = @(1, 8, 32, 64, 128, 256)
+    [int[]] $CpuSizes = @(1, 2, 4, 8)
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $env:HB_MODULE
@@ -48,7 +48,16 @@ function Invoke-Run([string] $Name, [string[]] $Units, [string] $Schedule = 'Per
     $npy = Join-Path $work "$Name.npy"
     Remove-Item $npy -ErrorAction Ignore
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    $s = $files | Invoke-HeteroDataset -Model $model -Unit $Units -Schedule $Schedule -BatchSize $BatchSize -OutputPath $npy -NoAutoProfile
+    try {
+        $s = $files | Invoke-HeteroDataset -Model $model -Unit $Units -Schedule $Schedule -BatchSize $BatchSize -OutputPath $npy -NoAutoProfile -Verbose 4> (Join-Path $Out "$Name.verbose.txt")
+    } catch {
+        # A failed run is recorded with the rows the stream looked for, and the bench goes on.
+        $R.runs[$Name] = [ordered]@{ units = $Units; schedule = $Schedule; error = "$_"; error_id = $_.FullyQualifiedErrorId
+            rows = @(Get-PerfTable -Model $model | Select-Object Unit, MachineName, BatchSize, Status, BackendOptions, Precision) }
+        Write-Host "$Name FAILED: $_"
+        $R | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $Out 'stream_bench.json')
+        return
+    }
     $wall = $clock.Elapsed.TotalSeconds
     $R.runs[$Name] = [ordered]@{
         units = $Units; schedule = $s.Schedule; setup_s = $s.SetupSeconds; items = $s.Items; wall_s_cmdlet = $wall; items_per_s = $s.ItemsPerSecond; unit_shares = $s.UnitShares
@@ -59,6 +68,7 @@ function Invoke-Run([string] $Name, [string[]] $Units, [string] $Schedule = 'Per
         vs_torch = $(if ($R.torch) { $s.ItemsPerSecond / $R.torch.images_per_s } else { $null })
     }
     Write-Host ("{0,-12} {1,8:N1} images/s  {2}  [{3}]" -f $Name, $s.ItemsPerSecond, $s.UnitShares, $s.CoreSplit)
+    $R | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $Out 'stream_bench.json')
 }
 
 Invoke-Run 'gpu' $Gpus

@@ -170,20 +170,18 @@ public static class InferencePipeline
     /// its own backend options; <paramref name="keep"/> hears every row as soon as it is measured.
     /// </summary>
     internal static void ProfileUnits(ModelInfo model, IReadOnlyList<ComputeUnit> units, IReadOnlyDictionary<string, BackendOptions> options,
-        ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken,
-        Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession>? openSession = null)
+        ProfileOptions profileOptions, Action<PerfEntry> keep, IProgress<ProfileProgress>? progress, CancellationToken cancellationToken)
     {
-        // Over the shared sessions, which it leaves warm for the run; it records a session's open cost when it opens it.
-        var profiler = openSession is null ? new BatchProfiler(BackendRegistry.Default) : new BatchProfiler(openSession, disposeSessions: false);
+        // Over the shared sessions, opened once for the run too; it records a session's open cost when it opens it.
+        var profiler = new BatchProfiler(BackendRegistry.Default);
         foreach (var unit in units)
         {
             var unitOptions = options.FirstOrDefault(kv => string.Equals(kv.Key, unit.Id, StringComparison.OrdinalIgnoreCase)).Value ?? BackendOptions.Default;
-            // On the unit's worker, the thread its runs use: what profiling warms stays warm for them.
-            UnitWorker.For(unit).Invoke(() =>
-            {
-                foreach (var entry in profiler.Profile(model, unit, profileOptions with { BackendOptions = unitOptions }, progress, cancellationToken))
-                    keep(entry);
-            });
+            // On this thread, not the unit's worker: a CUDA session's graphs are per host thread, so the run warms its own
+            // on the worker in its setup (reported apart). Replaying graphs the profile captured on the worker crashed
+            // MobileNetV2 fp16 on an H200 (CUDA error 700, bench/results/gpu-h200-session2-2026-12-01.md).
+            foreach (var entry in profiler.Profile(model, unit, profileOptions with { BackendOptions = unitOptions }, progress, cancellationToken))
+                keep(entry);
         }
     }
 

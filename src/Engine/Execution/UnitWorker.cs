@@ -14,19 +14,18 @@ internal sealed class UnitWorker
     private static readonly ConcurrentDictionary<string, UnitWorker> Workers = new(StringComparer.Ordinal);
 
     private readonly BlockingCollection<Action<UnitWorker>> _queue = new();
-    private readonly Thread _thread;
     private float[] _stagingInput = Array.Empty<float>();
     private float[] _stagingOutput = Array.Empty<float>();
 
     private UnitWorker(string key)
     {
         Key = key;
-        _thread = new Thread(Loop)
+        var thread = new Thread(Loop)
         {
             IsBackground = true,
             Name = "HeteroBatch unit " + key,
         };
-        _thread.Start();
+        thread.Start();
     }
 
     public string Key { get; }
@@ -49,26 +48,6 @@ internal sealed class UnitWorker
             stopped++;
         }
         return stopped;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="work"/> on the worker's thread and waits for it, rethrowing what it throws. Profiling uses
-    /// it so a unit's sessions are warmed and measured on the thread that later runs them (ORT's CUDA graphs and cuDNN
-    /// handles are per host thread); on the worker's own thread it runs inline.
-    /// </summary>
-    public void Invoke(Action work)
-    {
-        if (Thread.CurrentThread == _thread) { work(); return; }
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
-        using var done = new ManualResetEventSlim();
-        Post(_ =>
-        {
-            try { work(); }
-            catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
-            finally { done.Set(); }
-        });
-        done.Wait();
-        failure?.Throw();
     }
 
     /// <summary>How many unit workers are running.</summary>

@@ -80,6 +80,41 @@ public class OrtCudaSessionTests
     }
 
     [SkippableFact]
+    public void Warmth_belongs_to_the_thread_that_warmed_and_another_thread_warms_again_with_the_same_results()
+    {
+        // ORT keeps CUDA graphs per host thread: a size warmed on one thread is cold on the next.
+        var gpu = CudaTestUnits.RequireGpu();
+        var model = TestOnnxModels.ConvNet;
+        using var session = (OrtCudaSession)BackendRegistry.Default.CreateSession(model, gpu, ExactMath);
+        Skip.IfNot(session.UsesCudaGraphs, "CUDA graphs are off for this model.");
+        var input = TestOnnxModels.RandomInput(4 * model.InputElementsPerItem, seed: 21);
+        var first = new float[4 * model.OutputElementsPerItem];
+        var second = new float[4 * model.OutputElementsPerItem];
+        session.WarmUp(4);
+        Assert.True(session.IsWarm(4));
+        session.Run(input, first, 4);
+        bool coldThere = true, warmAfter = false;
+        Exception? failure = null;
+        var other = new Thread(() =>
+        {
+            try
+            {
+                coldThere = !session.IsWarm(4);
+                session.WarmUp(4);
+                warmAfter = session.IsWarm(4);
+                session.Run(input, second, 4);
+            }
+            catch (Exception e) { failure = e; }
+        });
+        other.Start();
+        other.Join();
+        Assert.Null(failure);
+        Assert.True(coldThere, "a size warmed on another thread counted as warm");
+        Assert.True(warmAfter);
+        AssertClose(first, second, 1e-5f);
+    }
+
+    [SkippableFact]
     public void Split_batches_on_the_gpu_equal_the_whole_batch()
     {
         var gpu = CudaTestUnits.RequireGpu();

@@ -94,6 +94,7 @@ public sealed class CostModel
             var ok = new List<MeasuredPoint>();
             int? limit = null;
             string? limitStatus = null;
+            bool pipelines = RunsMeasuredSizesOnly(rows[0].Backend);
             foreach (var r in rows)
             {
                 if (r.BatchSize <= 0)
@@ -102,7 +103,9 @@ public sealed class CostModel
                 {
                     if (!double.IsFinite(r.TotalMs) || r.TotalMs <= 0 || r.IoMs < 0)
                         throw InvalidRow(unit, r, $"time {r.ExecMs.ToString(CultureInfo.InvariantCulture)} + {r.IoMs.ToString(CultureInfo.InvariantCulture)} ms");
-                    ok.Add(new MeasuredPoint(r.BatchSize, r.TotalMs));
+                    // A CUDA unit pipelines its full chunks: a later chunk's copy in hides behind the compute before it.
+                    ok.Add(new MeasuredPoint(r.BatchSize, r.TotalMs,
+                        pipelines && double.IsFinite(r.HostToDeviceMs) && r.HostToDeviceMs > 0 ? Math.Min(r.HostToDeviceMs, r.IoMs) : 0));
                 }
                 else if (string.Equals(r.Status, PerfStatus.OutOfMemory, StringComparison.OrdinalIgnoreCase)
                       || string.Equals(r.Status, PerfStatus.TooSlow, StringComparison.OrdinalIgnoreCase))
@@ -110,7 +113,7 @@ public sealed class CostModel
                     if (limit is null || r.BatchSize < limit) { limit = r.BatchSize; limitStatus = r.Status; }
                 }
             }
-            curves.Add(new UnitCostCurve(unit, ok, limit, rows[0].MachineName ?? "", limitStatus, RunsMeasuredSizesOnly(rows[0].Backend)));
+            curves.Add(new UnitCostCurve(unit, ok, limit, rows[0].MachineName ?? "", limitStatus, pipelines));
         }
 
         string hash = modelHash.Length > 0 ? modelHash : hashes.Count == 1 ? hashes.First() : "";

@@ -14,18 +14,19 @@ internal sealed class UnitWorker
     private static readonly ConcurrentDictionary<string, UnitWorker> Workers = new(StringComparer.Ordinal);
 
     private readonly BlockingCollection<Action<UnitWorker>> _queue = new();
+    private readonly Thread _thread;
     private float[] _stagingInput = Array.Empty<float>();
     private float[] _stagingOutput = Array.Empty<float>();
 
     private UnitWorker(string key)
     {
         Key = key;
-        var thread = new Thread(Loop)
+        _thread = new Thread(Loop)
         {
             IsBackground = true,
             Name = "HeteroBatch unit " + key,
         };
-        thread.Start();
+        _thread.Start();
     }
 
     public string Key { get; }
@@ -48,6 +49,28 @@ internal sealed class UnitWorker
             stopped++;
         }
         return stopped;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the worker's thread and waits for it, rethrowing what it throws; on the worker's
+    /// own thread it runs inline. For questions whose answer belongs to the thread that runs the unit (a CUDA session's
+    /// warm sizes: ORT keeps its graphs per host thread).
+    /// </summary>
+    public T Invoke<T>(Func<T> work)
+    {
+        if (Thread.CurrentThread == _thread) return work();
+        T result = default!;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        using var done = new ManualResetEventSlim();
+        Post(_ =>
+        {
+            try { result = work(); }
+            catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+            finally { done.Set(); }
+        });
+        done.Wait();
+        failure?.Throw();
+        return result;
     }
 
     /// <summary>How many unit workers are running.</summary>

@@ -40,7 +40,7 @@ public readonly record struct MeasuredPoint(int BatchSize, double TotalMs, doubl
 /// </summary>
 /// <remarks>
 /// Times are kept as whole nanoseconds so sums are exact, ties are real ties and the curve is exactly
-/// non-decreasing. The best cost for every n is a dynamic programme over the useful chunk sizes; it is computed
+/// non-decreasing (see MonotoneNs). The best cost for every n is a dynamic programme over the useful chunk sizes; it is computed
 /// lazily and stops as soon as it turns periodic: once <c>f(n) = t* + f(n - c*)</c> (c* the size with the lowest
 /// per-item time, t* its time) holds for as many consecutive n as the largest batch size, it holds for every
 /// larger n (the recurrence then only reads periodic values), so <c>f(n)</c> for any n is O(1) from a table
@@ -192,7 +192,48 @@ public sealed class UnitCostCurve : ICostCurve
             return 0;
         }
         if (!IsUsable) return Infinite;
-        return First(items).Ns;
+        return MonotoneNs(items);
+    }
+
+    private readonly object _monotoneGate = new();
+    private long[] _monotone = new long[1];   // [n]: max over m ≤ n of First(m); [0] = 0
+    private int _monotoneComputed;
+    private int _monotoneRun;
+    private bool _monotonePeriodic;           // true: past _monotoneComputed, M(n) = M(n − c*) + t*
+
+    /// <summary>
+    /// The cost as a non-decreasing curve (the planner's contract): the most that any m ≤ n items take. A pipelined unit
+    /// is not monotone by itself (n items that end in a tiny last run can cost less than n − 1 ending in a whole big
+    /// one), so the prediction for n is never below one for fewer items: at worst a little above what the plan runs.
+    /// Computed until it turns periodic, as the rest table: for n past <c>P + max size</c> (P where the rest turned
+    /// periodic) First(n + c*) = First(n) + t*, so once M(n) = M(n − c*) + t* holds for c* consecutive n it holds for all.
+    /// </summary>
+    private long MonotoneNs(int n)
+    {
+        lock (_monotoneGate)
+        {
+            while (n > _monotoneComputed && !_monotonePeriodic)
+            {
+                int m = ++_monotoneComputed;
+                if (m >= _monotone.Length)
+                {
+                    var grown = new long[(int)Math.Min(Array.MaxLength, Math.Max((long)_monotone.Length * 2, m + 1L))];
+                    Array.Copy(_monotone, grown, m);
+                    _monotone = grown;
+                }
+                long raw = First(m).Ns;
+                _monotone[m] = Math.Max(raw, _monotone[m - 1]);
+                var rest = Volatile.Read(ref _snapshot);
+                bool restPeriodic = rest.PeriodStart >= 0 && m - _bestSize >= rest.PeriodStart + MaxBatchSize;
+                _monotoneRun = restPeriodic && _monotone[m] != Infinite && _monotone[m] == _monotone[m - _bestSize] + _bestNs ? _monotoneRun + 1 : 0;
+                if (_monotoneRun >= _bestSize) _monotonePeriodic = true;
+            }
+            if (n <= _monotoneComputed) return _monotone[n];
+            long periods = (n - _monotoneComputed + _bestSize - 1) / _bestSize;
+            int baseIndex = n - (int)(periods * _bestSize);
+            if (_monotone[baseIndex] == Infinite || periods > (long.MaxValue / 2 - _monotone[baseIndex]) / _bestNs) return Infinite;
+            return _monotone[baseIndex] + periods * _bestNs;
+        }
     }
 
     /// <summary>

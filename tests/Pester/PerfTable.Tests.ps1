@@ -131,6 +131,23 @@ Describe 'Get-PerfTable and Set-PerfTable' {
         @(Get-PerfTable -Path $t -Model nothing-here).Count | Should -Be 0
     }
 
+    It 'selects a model''s rows by its ONNX file, as -Model takes it elsewhere (by content hash, any file name)' {
+        $t = New-TestTablePath
+        $dir = New-TestFolder
+        $file = Join-Path $dir 'my-net.onnx'
+        Copy-Item (Get-HeteroModel tinynet).Path $file
+        Measure-BatchProfile -Model $file -Unit cpu -BatchSize 1, 2 -Repeat 1 -Warmup 1 -NoRefine -Save -Path $t | Out-Null
+        $rows | Set-PerfTable -Path $t
+        Push-Location $dir
+        try {
+            $byFile = @(Get-PerfTable -Path $t -Model ./my-net.onnx)
+            $byFile.Count | Should -Be 2
+            $byFile.Model | Select-Object -Unique | Should -Be 'my-net'
+            @(Get-PerfTable -Path $t -Model $file).Count | Should -Be 2
+        } finally { Pop-Location }
+        @(Get-PerfTable -Path $t -Model my-net).Count | Should -Be 2
+    }
+
     It 'pivots to the seed''s matrix with -AsMatrix' {
         $t = New-TestTablePath
         $rows | Set-PerfTable -Path $t

@@ -14,7 +14,8 @@ public sealed class GetPerfTableCommand : HeteroBatchCmdlet
     private const string EntriesSet = "Entries";
     private const string MatrixSet = "Matrix";
 
-    /// <summary>Model name or content hash (a prefix of 8+ hex digits is enough); wildcards allowed on names.</summary>
+    /// <summary>Model name, content hash (a prefix of 8+ hex digits is enough) or the model's ONNX file (its rows by content
+    /// hash, as Invoke-HeteroInference -Model takes it); wildcards allowed on names.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ModelCompleter))]
     [SupportsWildcards]
@@ -52,6 +53,7 @@ public sealed class GetPerfTableCommand : HeteroBatchCmdlet
     protected override void ProcessRecord()
     {
         var rows = RunEngine((_, _) => PerfTableCmdletSupport.OpenStore(this, Path).Read().Entries, Path);
+        _modelFile = ModelFile();
         var selected = rows.Where(Matches).ToList();
         if (AsMatrix)
         {
@@ -76,8 +78,20 @@ public sealed class GetPerfTableCommand : HeteroBatchCmdlet
         return true;
     }
 
+    private HeteroBatch.Engine.Models.ModelInfo? _modelFile;
+
+    /// <summary>The model -Model names when it is an ONNX file (not a zoo name, no wildcards), read for its hash; else null.</summary>
+    private HeteroBatch.Engine.Models.ModelInfo? ModelFile()
+    {
+        if (Model is null || WildcardPattern.ContainsWildcardCharacters(Model)) return null;
+        var resolved = ModelArgument.Resolve(this, Model);
+        if (!File.Exists(resolved)) return null;
+        return RunEngine((_, ct) => HeteroBatch.Engine.Models.ModelResolver.Resolve(resolved, null, null, ct), Model);
+    }
+
     private bool ModelMatches(PerfEntry e) =>
-        WildcardPattern.ContainsWildcardCharacters(Model)
+        _modelFile is not null ? PerfQueries.MatchesModel(e, _modelFile)
+        : WildcardPattern.ContainsWildcardCharacters(Model)
             ? new WildcardPattern(Model!, WildcardOptions.IgnoreCase).IsMatch(e.Model)
             : PerfQueries.MatchesModel(e, Model!);
 

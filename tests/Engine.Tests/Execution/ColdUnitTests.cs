@@ -49,24 +49,26 @@ public sealed class ColdUnitTests : IDisposable
     }
 
     /// <summary>Real cached sessions for the run; what the planner is told of them is the test's.</summary>
-    private sealed class Sessions(params string[] warmUnits) : ISessionProvider
+    private sealed class Sessions(Func<ModelInfo, ComputeUnit, BackendOptions, IInferenceSession?> peek) : ISessionProvider
     {
+        public Sessions(params string[] warmUnits) : this((m, u, o) => warmUnits.Contains(u.Id) ? new WarmSession(m, u, o) : null) { }
+
         public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => CachedSessionProvider.Default.Acquire(model, unit, options);
 
         public bool TryPeek(ModelInfo model, ComputeUnit unit, BackendOptions options, out IInferenceSession? session)
         {
-            session = warmUnits.Contains(unit.Id) ? new WarmSession(model, unit, options) : null;
+            session = peek(model, unit, options);
             return true;
         }
     }
 
-    /// <summary>An open session warm at every size (only asked, never run).</summary>
-    private sealed class WarmSession(ModelInfo model, ComputeUnit unit, BackendOptions options) : IInferenceSession, IWarmableSession
+    /// <summary>An open session warm at every size (only asked, never run); with <paramref name="warmHere"/>, only where it says.</summary>
+    private sealed class WarmSession(ModelInfo model, ComputeUnit unit, BackendOptions options, Func<bool>? warmHere = null) : IInferenceSession, IWarmableSession
     {
         public ModelInfo Model => model;
         public ComputeUnit Unit => unit;
         public BackendOptions Options => options;
-        public bool IsWarm(int batchSize) => true;
+        public bool IsWarm(int batchSize) => warmHere?.Invoke() ?? true;
         public void WarmUp(int batchSize, CancellationToken cancellationToken = default) { }
         public void PrepareBuffers(ReadOnlyMemory<float> input, int largestChunk) { }
         public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default) =>
@@ -180,25 +182,6 @@ public sealed class ColdUnitTests : IDisposable
         session.WarmUp(4);
         Assert.True(warm.IsWarm(4));
     }
-    /// <summary>Warm only on its unit's worker thread, as a CUDA session is (ORT keeps its graphs per host thread).</summary>
-    private sealed class WorkerWarmSession(ModelInfo model, ComputeUnit unit, BackendOptions options) : IInferenceSession, IWarmableSession
-    {
-        public ModelInfo Model => model;
-        public ComputeUnit Unit => unit;
-        public BackendOptions Options => options;
-        public bool IsWarm(int batchSize) => Thread.CurrentThread.Name == "HeteroBatch unit " + unit.MachineName + "/" + unit.Id;
-        public void WarmUp(int batchSize, CancellationToken cancellationToken = default) { }
-        public void PrepareBuffers(ReadOnlyMemory<float> input, int largestChunk) { }
-        public RunTiming Run(ReadOnlyMemory<float> input, Memory<float> output, int batchSize, CancellationToken cancellationToken = default) =>
-            throw new InvalidOperationException("only peeked");
-        public void Dispose() { }
-    }
-
-    private sealed class PeekOnly(Func<ComputeUnit, IInferenceSession?> peek) : ISessionProvider
-    {
-        public IInferenceSession Acquire(ModelInfo model, ComputeUnit unit, BackendOptions options) => throw new InvalidOperationException("only peeked");
-        public bool TryPeek(ModelInfo model, ComputeUnit unit, BackendOptions options, out IInferenceSession? session) { session = peek(unit); return true; }
-    }
 
     [Fact]
     public void A_GPU_warm_on_its_worker_thread_is_warm_to_the_planner()
@@ -218,7 +201,9 @@ public sealed class ColdUnitTests : IDisposable
         var options = units.ToDictionary(u => u.Id, _ => BackendOptions.Default);
         var services = PipelineServices.Default with
         {
-            Sessions = new PeekOnly(u => u.Kind == ComputeUnitKind.Gpu ? new WorkerWarmSession(model, u, BackendOptions.Default) : new WarmSession(model, u, BackendOptions.Default)),
+            // The GPU is warm only on its unit's worker thread, as a CUDA session is (ORT keeps its graphs per host thread).
+            Sessions = new Sessions((m, u, o) => new WarmSession(m, u, o,
+                u.Kind == ComputeUnitKind.Gpu ? () => Thread.CurrentThread.Name == "HeteroBatch unit " + u.MachineName + "/" + u.Id : null)),
         };
         var (plan, leftOut) = ColdUnitCheck.Plan(new PlanInputs(model, 37, units, rows, PlanAlgorithm.Optimal), options, services,
             new OutputChannelTests.RecordingWriter(), default);

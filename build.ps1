@@ -98,8 +98,10 @@ function Get-TrxCounts([string] $Path) {
     [xml] $trx = Get-Content -LiteralPath $Path -Raw
     $c = $trx.TestRun.ResultSummary.Counters
     $failed = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+    $failures = @($trx.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -notin 'Passed', 'NotExecuted' } |
+        ForEach-Object { "$($_.testName): $(([string]$_.Output.ErrorInfo.Message) -split "`n" | Select-Object -First 1)" })
     # Skipped tests appear in the total only, not in a counter of their own.
-    [pscustomobject]@{ Passed = [int]$c.passed; Failed = $failed; Skipped = [int]$c.total - [int]$c.passed - $failed }
+    [pscustomobject]@{ Passed = [int]$c.passed; Failed = $failed; Skipped = [int]$c.total - [int]$c.passed - $failed; Failures = $failures }
 }
 
 function Invoke-Test {
@@ -137,6 +139,8 @@ function Invoke-Test {
     $failed = ($results | Measure-Object Failed -Sum).Sum
     $skipped = ($results | Measure-Object Skipped -Sum).Sum
     Write-Host ''
+    # Failures again at the very end: a CI log is often read from its tail only.
+    foreach ($f in @($results | ForEach-Object { $_.Failures } | Where-Object { $_ })) { Write-Host "FAILED $f" -ForegroundColor Red }
     # The closing line CI reads.
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }

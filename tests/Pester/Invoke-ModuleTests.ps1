@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
     Runs the Pester tests against the staged module in this (fresh, -NoProfile) process and writes a
-    JSON summary {Passed, Failed, Skipped} for build.ps1.
+    JSON summary {Passed, Failed, Skipped, Failures} for build.ps1 (Failures: name and first line of
+    each failed test, so the end of a CI log says what failed).
 #>
 param(
     [Parameter(Mandatory)] [string] $PesterManifest,
@@ -47,6 +48,14 @@ finally {
 
 # Container failures (a test file that does not even load) count as failures.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-[pscustomobject]@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
+function Format-Failure([string] $Name, $ErrorRecord) {
+    $first = @($ErrorRecord)[0]
+    if ($first) { "${Name}: $(($first.Exception.Message -split "`n")[0])" } else { $Name }
+}
+$failures = @(
+    @($result.Failed) | ForEach-Object { Format-Failure $_.ExpandedPath $_.ErrorRecord }
+    @($result.FailedBlocks) | ForEach-Object { Format-Failure "$($_.ExpandedPath) (block)" $_.ErrorRecord }
+    @($result.FailedContainers) | ForEach-Object { Format-Failure "$($_.Item) (file)" $_.ErrorRecord })
+[pscustomobject]@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount; Failures = $failures } |
     ConvertTo-Json | Set-Content -LiteralPath $SummaryPath
 exit ([int]($failed -gt 0))

@@ -4,8 +4,9 @@
     Builds, stages, documents, tests and demonstrates the HeteroBatch module.
 .DESCRIPTION
     Tasks:
-      Build  stage an importable module under out/HeteroBatch (manifest, cmdlet and engine assemblies,
-             ONNX Runtime native libraries beside them, format file, MAML help in en-US/)
+      Build  stage an importable module under out/HeteroBatch (manifest, cmdlet and engine assemblies
+             published for -Runtime with ReadyToRun code unless -NoReadyToRun, ONNX Runtime native
+             libraries beside them, format file, MAML help in en-US/)
       Docs   compile docs/help/*.md (platyPS schema) into en-US/HeteroBatch.PS.dll-Help.xml
       Test   Build, then xUnit for the engine and Pester in a fresh `pwsh -NoProfile` against the
              staged module; ends with the line 'N passed, N failed, N skipped'
@@ -30,7 +31,10 @@ param(
     # Skip the xUnit engine tests (Test task).
     [switch] $SkipEngineTests,
     # Skip the Pester module tests (Test task).
-    [switch] $SkipPester
+    [switch] $SkipPester,
+    # Stage plain IL assemblies, without ReadyToRun code (where the SDK's crossgen2 package for this
+    # runtime cannot be restored).
+    [switch] $NoReadyToRun
 )
 
 $ErrorActionPreference = 'Stop'
@@ -77,18 +81,28 @@ function Invoke-Build {
     Invoke-Docs
     Write-Host "== Build: $Configuration, $Runtime" -ForegroundColor Cyan
     Invoke-Native dotnet @('restore', (Join-Path $Root 'tools/Tools.proj'), '--nologo', '-v', 'q')
-    Invoke-Native dotnet @('build', (Join-Path $Root 'src/HeteroBatch.PS/HeteroBatch.PS.csproj'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
-    $bin = Join-Path $Root "src/HeteroBatch.PS/bin/$Configuration/$Tfm"
+    # Published for the runtime with ReadyToRun code: a new pwsh (every scheduled job) and each first call
+    # of a code path then run precompiled code instead of waiting for the JIT (bench/results/cold-start-r2r-*).
+    # The IL stays in the assemblies, so the module still runs where the precompiled code does not apply.
+    $publish = Join-Path $OutRoot "publish/$Runtime"
+    if (Test-Path $publish) { Remove-Item $publish -Recurse -Force }
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/HeteroBatch.PS/HeteroBatch.PS.csproj'), '-c', $Configuration, '-r', $Runtime,
+        '--self-contained', 'false', "-p:PublishReadyToRun=$(if ($NoReadyToRun) { 'false' } else { 'true' })", '-o', $publish,
+        '--nologo', '-v', 'q', '-clp:ErrorsOnly')
 
     if (Test-Path $Staged) { Remove-Item $Staged -Recurse -Force }
     $null = New-Item -ItemType Directory -Force -Path $Staged
-    # Managed assemblies, except PowerShell's own reference assembly (the host provides it).
-    Get-ChildItem $bin -Filter '*.dll' | Where-Object Name -ne 'System.Management.Automation.dll' |
-        Copy-Item -Destination $Staged
-    Copy-Item (Join-Path $bin 'HeteroBatch.PS.deps.json') $Staged
-    # Native ONNX Runtime beside Microsoft.ML.OnnxRuntime.dll: the loader searches the assembly's
-    # own folder, so the module works when imported from any working directory.
-    Copy-Item (Join-Path $bin "runtimes/$Runtime/native/*") $Staged
+    # Managed assemblies (except PowerShell's own reference assembly: the host provides it), the deps file,
+    # and ONNX Runtime's and Skia's native libraries for this runtime beside them: the loader searches the
+    # assembly's own folder, so the module works when imported from any working directory. The publish
+    # output also holds the other OS's native files of some packages; those are left out.
+    $otherOsNative = if ($Runtime -like 'win-*') { '*.so', '*.so.*', '*.dylib' } else { '*.dll' }
+    foreach ($file in Get-ChildItem $publish -File) {
+        if ($file.Name -eq 'System.Management.Automation.dll' -or $file.Extension -in '.pdb', '.xml') { continue }
+        $isManaged = $file.Extension -eq '.dll' -and $(try { $null = [Reflection.AssemblyName]::GetAssemblyName($file.FullName); $true } catch { $false })
+        if (-not $isManaged -and @($otherOsNative | Where-Object { $file.Name -like $_ })) { continue }
+        Copy-Item $file.FullName $Staged
+    }
     Copy-Item (Join-Path $Root 'HeteroBatch.psd1'), (Join-Path $Root 'src/HeteroBatch.PS/HeteroBatch.Format.ps1xml') $Staged
     Copy-Item (Join-Path $OutRoot 'help/en-US') (Join-Path $Staged 'en-US') -Recurse
     Write-Host "Staged $Staged" -ForegroundColor Green

@@ -40,6 +40,22 @@ Describe 'Module manifest' {
         Join-Path $modulePath 'System.Management.Automation.dll' | Should -Not -Exist
     }
 
+    It 'stages precompiled (ReadyToRun) engine, cmdlet and ONNX Runtime assemblies, and no other OS''s native libraries' {
+        # A new pwsh (every scheduled job) runs these without waiting for the JIT: bench/cold-start.ps1.
+        foreach ($name in 'HeteroBatch.Engine.dll', 'HeteroBatch.PS.dll', 'Microsoft.ML.OnnxRuntime.dll') {
+            $stream = [IO.File]::OpenRead((Join-Path $modulePath $name))
+            try {
+                $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+                $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size | Should -BeGreaterThan 0 -Because "$name should carry ReadyToRun code"
+            }
+            finally { $stream.Dispose() }
+        }
+        $foreign = if ($IsWindows) { Get-ChildItem $modulePath -Filter '*.so*' } else {
+            Get-ChildItem $modulePath -Filter '*.dll' | Where-Object { try { $null = [Reflection.AssemblyName]::GetAssemblyName($_.FullName); $false } catch { $true } }
+        }
+        @($foreign).Name | Should -BeNullOrEmpty
+    }
+
     It 'imports from any working directory and runs a model on the CPU there' {
         $dir = New-TestFolder -Prefix 'hb-cwd-'
         $cmd = "Import-Module '$manifestPath'; (Get-ComputeUnit -Id cpu).Id; (Get-HeteroModel -Name tinynet).Name"

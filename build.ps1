@@ -93,12 +93,12 @@ function Invoke-Build {
     if (Test-Path $Staged) { Remove-Item $Staged -Recurse -Force }
     $null = New-Item -ItemType Directory -Force -Path $Staged
     # Managed assemblies (except PowerShell's own reference assembly: the host provides it), the deps file,
-    # and ONNX Runtime's and Skia's native libraries for this runtime beside them: the loader searches the
+    # and ONNX Runtime's and Skia's native libraries for this runtime beside them (not their import .lib files): the loader searches the
     # assembly's own folder, so the module works when imported from any working directory. The publish
     # output also holds the other OS's native files of some packages; those are left out.
     $otherOsNative = if ($Runtime -like 'win-*') { '*.so', '*.so.*', '*.dylib' } else { '*.dll' }
     foreach ($file in Get-ChildItem $publish -File) {
-        if ($file.Name -eq 'System.Management.Automation.dll' -or $file.Extension -in '.pdb', '.xml') { continue }
+        if ($file.Name -eq 'System.Management.Automation.dll' -or $file.Extension -in '.pdb', '.xml', '.lib') { continue }
         $isManaged = $file.Extension -eq '.dll' -and $(try { $null = [Reflection.AssemblyName]::GetAssemblyName($file.FullName); $true } catch { $false })
         if (-not $isManaged -and @($otherOsNative | Where-Object { $file.Name -like $_ })) { continue }
         Copy-Item $file.FullName $Staged

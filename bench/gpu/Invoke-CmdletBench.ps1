@@ -8,8 +8,10 @@
       profile   Measure-BatchProfile -Save of every model on gpu0 (fp32, fp16) at the bucket sizes, ResNet-50 on the CPU
       b128      input held in memory (New-HeteroBatch), output in memory (-PassThru), one GPU, fp32 and fp16
       npy       .npy file -> .npy file, b128, fp32
-      sequence  sizes 37,100,128,99,256,1000 three rounds, in a new pwsh: once after -WarmUp, once lazily warmed
-      predict   predicted vs actual: CPU alone, GPU alone, GPU+CPU, N in 37,100,128,256,1000
+      sequence  sizes 37,100,128,99,256,1000 four rounds, in a new pwsh: once after -WarmUp, once lazily warmed
+                (each call with what the JIT compiled and any full GC during it)
+      predict   predicted vs actual: CPU alone, GPU alone, GPU+CPU (and two GPUs, two GPUs+CPU where a second GPU is
+                available), N in 37,100,128,256,1000
       cold      a new pwsh that imports the module and runs ResNet-50 b128 once on the GPU (total wall time)
     Writes OUT/cmdlet_bench.json.
 #>
@@ -60,6 +62,9 @@ function Section([string] $Name, [scriptblock] $Body) {
     Write-Host ("== {0} done in {1:n1} s" -f $Name, $sw.Elapsed.TotalSeconds)
 }
 $onnx = @{}; foreach ($m in $Models) { $onnx[$m] = Join-Path $ModelDir "$m.onnx" }
+# Goal 5 needs a second GPU (nvidia-h200-x2): profiled and planned beside the first wherever one is available.
+$OtherGpus = @(Get-ComputeUnit | Where-Object { $_.Kind -eq 'Cuda' -and $_.Available -and $_.Id -ne $Gpu } | Select-Object -First 1 -ExpandProperty Id)
+$R.otherGpus = $OtherGpus
 
 Section profile {
     $R.profile = [ordered]@{}
@@ -70,6 +75,12 @@ Section profile {
             $R.profile["$m-$p-$Gpu"] = [ordered]@{ seconds = $sw.Elapsed.TotalSeconds
                 rows = @($rows | Select-Object BatchSize, ExecMs, IoMs, HostToDeviceMs, DeviceToHostMs, SpreadMs, Status) }
         }
+    }
+    foreach ($other in $OtherGpus) {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $rows = Measure-BatchProfile -Model $onnx['resnet50'] -Unit $other -BatchSize $GpuSizes -ThreadCount $Threads -Save
+        $R.profile["resnet50-Single-$other"] = [ordered]@{ seconds = $sw.Elapsed.TotalSeconds
+            rows = @($rows | Select-Object BatchSize, ExecMs, IoMs, HostToDeviceMs, DeviceToHostMs, SpreadMs, Status) }
     }
     $sw = [Diagnostics.Stopwatch]::StartNew()
     $rows = Measure-BatchProfile -Model $onnx['resnet50'] -Unit cpu -BatchSize $CpuSizes -ThreadCount $Threads -Save
@@ -119,9 +130,15 @@ $sw = [Diagnostics.Stopwatch]::StartNew()
 $first = Invoke-HeteroInference -Model $Model -Batch $batches[128] -Unit $Gpu -ThreadCount $Threads -NoAutoProfile -WarmUp:$WarmUp
 $firstMs = $sw.Elapsed.TotalMilliseconds
 $rounds = foreach ($round in 1..4) { foreach ($n in $sizes) {
+    # What the JIT compiled (all threads) and any full GC during the call: the candidates for a first call's extra.
+    $jit = [Runtime.JitInfo]::GetCompilationTime($false).TotalMilliseconds; $methods = [Runtime.JitInfo]::GetCompiledMethodCount($false)
+    $gen2 = [GC]::CollectionCount(2); $pause = [GC]::GetTotalPauseDuration().TotalMilliseconds
     $sw.Restart(); $r = Invoke-HeteroInference -Model $Model -Batch $batches[$n] -Unit $Gpu -ThreadCount $Threads -NoAutoProfile
-    [pscustomobject]@{ Round = $round; N = $n; AroundMs = $sw.Elapsed.TotalMilliseconds; WallMs = $r.WallMs; SetupMs = $r.SetupMs; PredictedMs = $r.PredictedMs
-        Sizes = ($r.Units.ExecutedBatchSizes -join '+') } } }
+    $around = $sw.Elapsed.TotalMilliseconds
+    [pscustomobject]@{ Round = $round; N = $n; AroundMs = $around; WallMs = $r.WallMs; SetupMs = $r.SetupMs; PredictedMs = $r.PredictedMs
+        Sizes = ($r.Units.ExecutedBatchSizes -join '+'); JitMethods = [Runtime.JitInfo]::GetCompiledMethodCount($false) - $methods
+        JitMs = [Runtime.JitInfo]::GetCompilationTime($false).TotalMilliseconds - $jit; Gen2 = [GC]::CollectionCount(2) - $gen2
+        GcPauseMs = [GC]::GetTotalPauseDuration().TotalMilliseconds - $pause } } }
 [pscustomobject]@{ FirstAroundMs = $firstMs; FirstSetupMs = $first.SetupMs; FirstWallMs = $first.WallMs; Rounds = @($rounds) } | ConvertTo-Json -Depth 4 -Compress
 '@
     foreach ($m in $Models) {
@@ -134,7 +151,9 @@ $rounds = foreach ($round in 1..4) { foreach ($n in $sizes) {
 
 Section predict {
     $R.predict = [ordered]@{}
-    foreach ($units in @('cpu'), @($Gpu), @($Gpu, 'cpu')) {
+    $configs = @(@('cpu'), @($Gpu), @($Gpu, 'cpu'))
+    if ($OtherGpus) { $configs += , (@($Gpu) + $OtherGpus); $configs += , (@($Gpu) + $OtherGpus + 'cpu') }
+    foreach ($units in $configs) {
         foreach ($n in 37, 100, 128, 256, 1000) {
             if ($units.Count -eq 1 -and $units[0] -eq 'cpu' -and $n -gt 256) { continue }
             $batch = New-HeteroBatch -Model $onnx['resnet50'] -BatchSize $n

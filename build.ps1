@@ -42,7 +42,6 @@ Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
 $OutRoot = Join-Path $Root 'out'
 $Staged = Join-Path $OutRoot 'HeteroBatch'
-$Tfm = 'net10.0'
 
 function Invoke-Native {
     param([Parameter(Mandatory)] [string] $FilePath, [string[]] $ArgumentList = @())
@@ -93,9 +92,9 @@ function Invoke-Build {
     if (Test-Path $Staged) { Remove-Item $Staged -Recurse -Force }
     $null = New-Item -ItemType Directory -Force -Path $Staged
     # Managed assemblies (except PowerShell's own reference assembly: the host provides it), the deps file,
-    # and ONNX Runtime's and Skia's native libraries for this runtime beside them (not their import .lib files): the loader searches the
-    # assembly's own folder, so the module works when imported from any working directory. The publish
-    # output also holds the other OS's native files of some packages; those are left out.
+    # and ONNX Runtime's and Skia's native libraries for this runtime beside them: the loader searches the
+    # assembly's own folder, so the module works when imported from any working directory. Left out: the
+    # other OS's native files that some packages put in the publish output, and import libraries (.lib).
     $otherOsNative = if ($Runtime -like 'win-*') { '*.so', '*.so.*', '*.dylib' } else { '*.dll' }
     foreach ($file in Get-ChildItem $publish -File) {
         if ($file.Name -eq 'System.Management.Automation.dll' -or $file.Extension -in '.pdb', '.xml', '.lib') { continue }
@@ -112,8 +111,12 @@ function Get-TrxCounts([string] $Path) {
     [xml] $trx = Get-Content -LiteralPath $Path -Raw
     $c = $trx.TestRun.ResultSummary.Counters
     $failed = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
-    $failures = @($trx.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -notin 'Passed', 'NotExecuted' } |
-        ForEach-Object { "$($_.testName): $(([string]$_.Output.ErrorInfo.Message) -split "`n" | Select-Object -First 1)" })
+    # By XPath: a result without an Output element would stop property access under StrictMode.
+    $failures = @($trx.SelectNodes("//*[local-name()='UnitTestResult']") | Where-Object { $_.GetAttribute('outcome') -notin 'Passed', 'NotExecuted' } |
+        ForEach-Object {
+            $message = $_.SelectSingleNode("*[local-name()='Output']/*[local-name()='ErrorInfo']/*[local-name()='Message']")
+            if ($message) { "$($_.GetAttribute('testName')): $(($message.InnerText -split "`n")[0])" } else { $_.GetAttribute('testName') }
+        })
     # Skipped tests appear in the total only, not in a counter of their own.
     [pscustomobject]@{ Passed = [int]$c.passed; Failed = $failed; Skipped = [int]$c.total - [int]$c.passed - $failed; Failures = $failures }
 }

@@ -6,7 +6,8 @@
       /tmp/gpu-unpacked/.gpu-stage/run-pwsh.sh -File .../extra/Invoke-CmdletBench.ps1 -ModelDir DIR -Out DIR
     Sections (each timed around Invoke-HeteroInference with a Stopwatch, the first call of each kind reported apart):
       profile   Measure-BatchProfile -Save of every model on gpu0 (fp32, fp16) at the bucket sizes, ResNet-50 on the CPU
-      b128      input held in memory (New-HeteroBatch), output in memory (-PassThru), one GPU, fp32 and fp16
+      b128      input held in memory (New-HeteroBatch), output in memory (-PassThru), one GPU, fp32 and fp16; then the
+                first model's time outside the run through the engine's entry point directly and through the cmdlet
       npy       .npy file -> .npy file, b128, fp32
       sequence  sizes 37,100,128,99,256,1000 four rounds, in a new pwsh: once after -WarmUp, once lazily warmed
                 (each call with what the JIT compiled and any full GC during it)
@@ -102,6 +103,25 @@ Section b128 {
             Write-Host ("{0} {1} b128: around {2:n2} ms, wall {3:n2}, predicted {4:n2}" -f $m, $p, $R.b128["$m-$p"].aroundMedianMs, $R.b128["$m-$p"].wallMedianMs, $first.PredictedMs)
         }
     }
+    # Goal 1's time outside the run, split: the same call through the engine's entry point directly (no cmdlet, no
+    # PowerShell binding or output) against the cmdlet, each as AroundMs - WallMs - SetupMs.
+    $m = $Models[0]
+    $batch = New-HeteroBatch -Model $onnx[$m] -BatchSize 128
+    $options = [HeteroBatch.Engine.Execution.RunOptions]@{ Model = $onnx[$m]; Units = [string[]]@($Gpu); NoAutoProfile = $true
+        BackendOptions = [HeteroBatch.Engine.Table.BackendOptions]@{ IntraOpThreads = $Threads } }
+    $request = [HeteroBatch.Engine.Execution.InferenceRequest]::new($options, [HeteroBatch.Engine.Inputs.InputSource]::FromBatch($batch), $null)
+    $direct = { [HeteroBatch.Engine.Execution.InferencePipeline]::Run($request, [IProgress[HeteroBatch.Engine.Execution.ExecutionProgress]]$null, [Threading.CancellationToken]::None) }
+    $cmdlet = { Invoke-HeteroInference -Model $onnx[$m] -Batch $batch -Unit $Gpu -ThreadCount $Threads -NoAutoProfile -PassThru }
+    $outside = [ordered]@{}
+    foreach ($kind in 'engine', 'cmdlet') {
+        $call = if ($kind -eq 'engine') { $direct } else { $cmdlet }
+        $null = Around $call
+        $runs = 1..$Repeats | ForEach-Object { Around $call }
+        $outside[$kind] = [ordered]@{ outsideMedianMs = Median @($runs | ForEach-Object { $_.AroundMs - $_.WallMs - $_.SetupMs })
+            aroundMedianMs = Median $runs.AroundMs; wallMedianMs = Median $runs.WallMs }
+    }
+    $R.b128Outside = $outside
+    Write-Host ("{0} b128 outside the run: engine {1:n2} ms, cmdlet {2:n2} ms" -f $m, $outside.engine.outsideMedianMs, $outside.cmdlet.outsideMedianMs)
 }
 
 Section npy {

@@ -29,7 +29,7 @@ $ErrorActionPreference = 'Stop'
 $env:HETEROBATCH_PERFTABLE = Join-Path $Out 'perf.json'
 # -File passes 'a,b' as one string.
 $Unit = @($Unit | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
-$Sizes = @($Sizes | ForEach-Object { "$_" -split ',' } | Where-Object { $_ } | ForEach-Object { [int]$_ })
+$sizeList = [int[]]@($Sizes | ForEach-Object { "$_" -split ',' } | Where-Object { $_ })
 
 if ($Child) {
     # What the JIT compiled during each step (methods, ms), and any full GC: where a first call's time goes.
@@ -42,13 +42,13 @@ if ($Child) {
     $after = Jit
     $import = [ordered]@{ import_ms = $importMs; jit_methods = $after.Methods - $before.Methods; jit_ms = $after.Ms - $before.Ms }
     $calls = foreach ($pass in 1, 2) {
-        foreach ($n in $Sizes) {
+        foreach ($n in $sizeList) {
             $before = Jit
             $clock.Restart()
             $r = Invoke-HeteroInference -Model $Model -Unit $Unit -BatchSize $n -NoAutoProfile
             $around = $clock.Elapsed.TotalMilliseconds
             $after = Jit
-            [ordered]@{ pass = $pass; n = [int]$n; around_ms = $around; wall_ms = $r.WallMs; setup_ms = $r.SetupMs
+            [ordered]@{ pass = $pass; n = $n; around_ms = $around; wall_ms = $r.WallMs; setup_ms = $r.SetupMs
                 planning_ms = $r.Plan.PlanningMs; predicted_ms = $r.PredictedMs; jit_methods = $after.Methods - $before.Methods
                 jit_ms = $after.Ms - $before.Ms; gen2 = $after.Gen2 - $before.Gen2; gc_pause_ms = $after.PauseMs - $before.PauseMs }
         }
@@ -63,7 +63,7 @@ $hostPath = [Environment]::ProcessPath
 $pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
 function Invoke-Child([string] $Module) {
     $args2 = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $PSCommandPath, '-Out', $Out,
-        '-BaselineModulePath', $BaselineModulePath, '-Model', $Model, '-Unit', ($Unit -join ','), '-Sizes', ($Sizes -join ','), '-Child', $Module)
+        '-BaselineModulePath', $BaselineModulePath, '-Model', $Model, '-Unit', ($Unit -join ','), '-Sizes', ($sizeList -join ','), '-Child', $Module)
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $text = & $pwsh[0] @args2
     $processMs = $clock.Elapsed.TotalMilliseconds
@@ -93,9 +93,9 @@ $summary = [ordered]@{}
 foreach ($b in $builds.Keys) {
     $mine = @($runs | Where-Object build -eq $b)
     $perSize = [ordered]@{}
-    foreach ($n in $Sizes) {
-        $first = @($mine | ForEach-Object { $_.calls | Where-Object { $_.pass -eq 1 -and $_.n -eq [int]$n } })
-        $again = @($mine | ForEach-Object { $_.calls | Where-Object { $_.pass -eq 2 -and $_.n -eq [int]$n } })
+    foreach ($n in $sizeList) {
+        $first = @($mine | ForEach-Object { $_.calls | Where-Object { $_.pass -eq 1 -and $_.n -eq $n } })
+        $again = @($mine | ForEach-Object { $_.calls | Where-Object { $_.pass -eq 2 -and $_.n -eq $n } })
         $perSize["$n"] = [ordered]@{ first_around_ms = Median $first.around_ms; first_wall_ms = Median $first.wall_ms
             first_jit_ms = Median $first.jit_ms; first_gc_pause_ms = Median $first.gc_pause_ms
             again_around_ms = Median $again.around_ms; again_wall_ms = Median $again.wall_ms }
@@ -110,7 +110,7 @@ foreach ($b in $builds.Keys) {
     cores = [Environment]::ProcessorCount; dotnet = [Environment]::Version.ToString(); pwsh = $PSVersionTable.PSVersion.ToString()
     os = [Runtime.InteropServices.RuntimeInformation]::OSDescription; cpu = ((Get-Content /proc/cpuinfo -ErrorAction Ignore) -match '^model name' | Select-Object -First 1) -replace '^model name\s*:\s*'
     crossgen2 = @(Get-ChildItem (Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/microsoft.netcore.app.crossgen2.*') -Directory -ErrorAction Ignore | Get-ChildItem -Directory | ForEach-Object { "$($_.Parent.Name) $($_.Name)" })
-    model = $Model; unit = $Unit; sizes = $Sizes; rounds = $Rounds
+    model = $Model; unit = $Unit; sizes = $sizeList; rounds = $Rounds
     summary = $summary; runs = $runs
 } | ConvertTo-Json -Depth 8 | Set-Content (Join-Path $Out 'cold-start.json')
 $summary | ConvertTo-Json -Depth 5

@@ -110,11 +110,13 @@ Section b128 {
     $options = [HeteroBatch.Engine.Execution.RunOptions]@{ Model = $onnx[$m]; Units = [string[]]@($Gpu); NoAutoProfile = $true
         BackendOptions = [HeteroBatch.Engine.Table.BackendOptions]@{ IntraOpThreads = $Threads } }
     $request = [HeteroBatch.Engine.Execution.InferenceRequest]::new($options, [HeteroBatch.Engine.Inputs.InputSource]::FromBatch($batch), $null)
-    $direct = { [HeteroBatch.Engine.Execution.InferencePipeline]::Run($request, [IProgress[HeteroBatch.Engine.Execution.ExecutionProgress]]$null, [Threading.CancellationToken]::None) }
-    $cmdlet = { Invoke-HeteroInference -Model $onnx[$m] -Batch $batch -Unit $Gpu -ThreadCount $Threads -NoAutoProfile -PassThru }
+    $calls = [ordered]@{
+        engine = { [HeteroBatch.Engine.Execution.InferencePipeline]::Run($request, [IProgress[HeteroBatch.Engine.Execution.ExecutionProgress]]$null, [Threading.CancellationToken]::None) }
+        cmdlet = { Invoke-HeteroInference -Model $onnx[$m] -Batch $batch -Unit $Gpu -ThreadCount $Threads -NoAutoProfile -PassThru }
+    }
     $outside = [ordered]@{}
-    foreach ($kind in 'engine', 'cmdlet') {
-        $call = if ($kind -eq 'engine') { $direct } else { $cmdlet }
+    foreach ($kind in $calls.Keys) {
+        $call = $calls[$kind]
         $null = Around $call
         $runs = 1..$Repeats | ForEach-Object { Around $call }
         $outside[$kind] = [ordered]@{ outsideMedianMs = Median @($runs | ForEach-Object { $_.AroundMs - $_.WallMs - $_.SetupMs })

@@ -28,6 +28,7 @@ public sealed class TinyNetOnCpu : IDisposable
 }
 
 /// <summary>The profiler on real ONNX Runtime CPU sessions of tinynet.</summary>
+[Collection(nameof(MeasuredTimesCollection))]
 public class BatchProfilerTests : IClassFixture<TinyNetOnCpu>
 {
     private readonly TinyNetOnCpu _tiny;

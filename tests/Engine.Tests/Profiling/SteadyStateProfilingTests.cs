@@ -12,6 +12,7 @@ namespace HeteroBatch.Engine.Tests.Profiling;
 /// agree before it is timed, and a one-time cost never makes a unit TooSlow. Real tinynet runs on the CPU behind a
 /// wrapper that adds the costs a GPU session has.
 /// </summary>
+[Collection(nameof(MeasuredTimesCollection))]
 public sealed class SteadyStateProfilingTests : IClassFixture<TinyNetOnCpu>
 {
     private readonly TinyNetOnCpu _tiny;

@@ -159,8 +159,8 @@ public sealed class DatasetStream
         var clock = Stopwatch.StartNew();
         var channel = Channel.CreateUnbounded<DecodedBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool,
-            b => channel.Writer.TryWrite(b), e => channel.Writer.TryComplete(e), stop.Token), CancellationToken.None);
+        var producer = StartProducer(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool,
+            b => channel.Writer.TryWrite(b), e => channel.Writer.TryComplete(e), stop.Token));
         try
         {
             while (true)
@@ -239,8 +239,8 @@ public sealed class DatasetStream
 
         var clock = Stopwatch.StartNew();
         scheduler.Start();
-        var producer = Task.Run(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool,
-            b => { time.DecodeMs += b.DecodeMs; scheduler.Add(b); }, scheduler.CompleteAdding, stop.Token), CancellationToken.None);
+        var producer = StartProducer(() => Produce(source, start, r.BatchSize, perItem, itemShape, decodeWorkers, pool,
+            b => { time.DecodeMs += b.DecodeMs; scheduler.Add(b); }, scheduler.CompleteAdding, stop.Token));
         try
         {
             while (true)
@@ -424,6 +424,13 @@ public sealed class DatasetStream
 
     /// <summary>Decodes the batches from <paramref name="start"/> on, in order, into the pool's buffers (waiting while all
     /// are out), handing each to <paramref name="deliver"/>; <paramref name="complete"/> hears the end (with the error, if any).</summary>
+    /// <summary>
+    /// The producer lives for the whole stream and blocks on the buffer pool, so it gets a thread of its own:
+    /// on the thread pool it would hold a pool thread that Parallel.For's decode workers and timers then wait for.
+    /// </summary>
+    private static Task StartProducer(Action produce) =>
+        Task.Factory.StartNew(produce, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     private static void Produce(DatasetSource source, long start, int batchSize, int perItem, int[] itemShape, int workers,
         StreamBufferPool pool, Action<DecodedBatch> deliver, Action<Exception?> complete, CancellationToken cancellationToken)
     {

@@ -161,14 +161,28 @@ public class OrtCpuSessionTests
 
         using var cts = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
-        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+        // The cancel comes from a thread of its own, and the bound counts from the moment Cancel() returns:
+        // CancelAfter's timer fires on the thread pool, which a busy parallel suite on 2 cores can starve for
+        // seconds (CI saw 5.6 s with a one-thread session), and that timed the pool, not the run's stop.
+        long cancelledAtTicks = 0;
+        var canceller = new Thread(() =>
+        {
+            Thread.Sleep(300);
+            cts.Cancel();
+            Interlocked.Exchange(ref cancelledAtTicks, clock.Elapsed.Ticks);
+        }) { IsBackground = true };
+        canceller.Start();
         // Runs until the cancel lands: on a fast or idle machine one run may end before the 300 ms are up,
         // and the next one is then the run that is cut short.
         var error = Assert.ThrowsAny<OperationCanceledException>(() =>
         {
             while (clock.Elapsed < TimeSpan.FromSeconds(60)) session.Run(input, output, batch, cts.Token);
         });
-        var afterCancel = clock.Elapsed - TimeSpan.FromMilliseconds(300);
+        var stoppedAt = clock.Elapsed;
+        canceller.Join();
+        // Cancel() sets Terminate synchronously, so a run can end before the canceller reads the clock.
+        var afterCancel = stoppedAt - TimeSpan.FromTicks(Interlocked.Read(ref cancelledAtTicks));
+        if (afterCancel < TimeSpan.Zero) afterCancel = TimeSpan.Zero;
         _output.WriteLine($"stopped {afterCancel.TotalMilliseconds:F0} ms after the cancel");
 
         Assert.Equal(cts.Token, error.CancellationToken);

@@ -24,9 +24,12 @@ Describe 'Measure-BatchProfile' {
     }
 
     It 'gives totals that grow with the batch within noise' {
-        for ($i = 1; $i -lt $profile.Count; $i++) {
-            $profile[$i].TotalMs | Should -BeGreaterThan ($profile[$i - 1].TotalMs * 0.6 - 0.5)
-        }
+        # One step may drop (a sub-millisecond median on a shared 2-core machine can catch a descheduled repeat);
+        # more than one drop of over 40 % would mean the sizes were not what was measured.
+        $drops = @(for ($i = 1; $i -lt $profile.Count; $i++) {
+                if ($profile[$i].TotalMs -lt $profile[$i - 1].TotalMs * 0.6 - 0.5) { $profile[$i].BatchSize }
+            })
+        $drops.Count | Should -BeLessOrEqual 1 -Because "totals $($profile.TotalMs -join ', ') ms dropped at batch $($drops -join ', ')"
         $profile[-1].TotalMs | Should -BeGreaterThan $profile[0].TotalMs
     }
 

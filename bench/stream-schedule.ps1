@@ -5,7 +5,7 @@
 .DESCRIPTION
     dotnet pwsh -NoProfile ./build.ps1 Build
     dotnet pwsh -NoProfile ./bench/stream-schedule.ps1 -Out /tmp/hb-sched [-Count 1000] [-Rounds 3]
-    Generates -Count JPEGs as tests/Pester/Dataset.Tests.ps1's New-Jpegs does (60-260 px, seed 11), profiles through a
+    Generates -Count JPEGs with the dataset tests' New-TestJpegFolder (tests/Pester/TestHelpers.psm1; 60-260 px, seed 11), profiles through a
     64-image run of every configuration (untimed: auto-profile with the exact options the stream uses), then for each
     round runs every configuration in a fresh pwsh: cpu, and the CPU as two slices (cpu:0, cpu:1), each PerBatch and
     Pull, mobilenet, batch 32, 3 batches in flight, decode workers picked, .npy output, -NoAutoProfile. Writes OUT/runs.json
@@ -50,21 +50,10 @@ if ($Child) {
 $null = New-Item -ItemType Directory -Force $Out
 Import-Module $ModulePath
 Add-Type -Path (Join-Path (Split-Path $ModulePath) 'SkiaSharp.dll')
+Import-Module (Join-Path $PSScriptRoot '../tests/Pester/TestHelpers.psm1')
 if (@(Get-ChildItem $data -Filter *.jpg -ErrorAction Ignore).Count -ne $Count) {
     Remove-Item $data -Recurse -ErrorAction Ignore
-    $null = New-Item -ItemType Directory $data
-    for ($i = 0; $i -lt $Count; $i++) {
-        $rng = [Random]::new(11 * 7919 + $i)
-        $bitmap = [SkiaSharp.SKBitmap]::new($rng.Next(60, 260), $rng.Next(60, 260))
-        $canvas = [SkiaSharp.SKCanvas]::new($bitmap)
-        $canvas.Clear([SkiaSharp.SKColor]::new([byte]$rng.Next(256), [byte]$rng.Next(256), [byte]$rng.Next(256)))
-        $paint = [SkiaSharp.SKPaint]::new(); $paint.Color = [SkiaSharp.SKColor]::new([byte]$rng.Next(256), [byte]$rng.Next(256), [byte]$rng.Next(256))
-        $canvas.DrawCircle($rng.Next(60), $rng.Next(60), $rng.Next(5, 50), $paint)
-        $canvas.Dispose(); $paint.Dispose()
-        $bytes = $bitmap.Encode([SkiaSharp.SKEncodedImageFormat]::Jpeg, 90)
-        [IO.File]::WriteAllBytes((Join-Path $data ('img{0:D4}.jpg' -f $i)), $bytes.ToArray())
-        $bytes.Dispose(); $bitmap.Dispose()
-    }
+    $null = New-TestJpegFolder $data $Count -Seed 11
 }
 $small = Join-Path $Out 'warm'
 if (-not (Test-Path $small)) { $null = New-Item -ItemType Directory $small; Get-ChildItem $data -Filter *.jpg | Select-Object -First 64 | Copy-Item -Destination $small }

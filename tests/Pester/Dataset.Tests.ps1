@@ -6,27 +6,11 @@ BeforeAll {
     Import-Module $manifest -Force
     Add-Type -Path (Join-Path (Get-TestModulePath) 'SkiaSharp.dll')
 
-    function New-Jpegs([string] $Folder, [int] $Count, [int] $Seed = 1) {
-        $null = New-Item -ItemType Directory -Path $Folder -Force
-        for ($i = 0; $i -lt $Count; $i++) {
-            $rng = [Random]::new($Seed * 7919 + $i)
-            $bitmap = [SkiaSharp.SKBitmap]::new($rng.Next(60, 260), $rng.Next(60, 260))
-            $canvas = [SkiaSharp.SKCanvas]::new($bitmap)
-            $canvas.Clear([SkiaSharp.SKColor]::new([byte]$rng.Next(256), [byte]$rng.Next(256), [byte]$rng.Next(256)))
-            $paint = [SkiaSharp.SKPaint]::new(); $paint.Color = [SkiaSharp.SKColor]::new([byte]$rng.Next(256), [byte]$rng.Next(256), [byte]$rng.Next(256))
-            $canvas.DrawCircle($rng.Next(60), $rng.Next(60), $rng.Next(5, 50), $paint)
-            $canvas.Dispose(); $paint.Dispose()
-            $data = $bitmap.Encode([SkiaSharp.SKEncodedImageFormat]::Jpeg, 90)
-            [IO.File]::WriteAllBytes((Join-Path $Folder ('img{0:D4}.jpg' -f $i)), $data.ToArray())
-            $data.Dispose(); $bitmap.Dispose()
-        }
-        $Folder
-    }
     function Get-NpyRows([string] $Path) {
         if (-not (Test-Path $Path)) { return 0 }
         try { [HeteroBatch.Engine.Inputs.NpyFile]::ReadHeader($Path).Shape[0] } catch { -1 }
     }
-    $script:images = New-Jpegs (Join-Path (New-TestFolder) 'images') 40
+    $script:images = New-TestJpegFolder (Join-Path (New-TestFolder) 'images') 40
     $script:table = New-TestTablePath
 }
 
@@ -88,7 +72,7 @@ Describe 'Invoke-HeteroDataset' {
 Describe 'Invoke-HeteroDataset -Schedule Pull' {
     It 'writes the same rows as PerBatch, emits items in input order, and keeps at most BatchesInFlight buffers' {
         $dir = New-TestFolder
-        $data = New-Jpegs (Join-Path $dir 'data') 70 -Seed 3
+        $data = New-TestJpegFolder (Join-Path $dir 'data') 70 -Seed 3
         $common = @{ Unit = 'cpu:0', 'cpu:1'; BatchSize = 8; BatchesInFlight = 3; Path = $table }
         $perBatch = Join-Path $dir 'perbatch.npy'
         $p = Invoke-HeteroDataset tinynet $data -OutputPath $perBatch @common
@@ -147,7 +131,7 @@ Describe 'Invoke-HeteroDataset -Schedule Pull' {
 Describe 'Ctrl+C in the middle of a stream' -Skip:(-not $IsLinux -or -not (Test-Path /usr/bin/env) -or -not (Get-Command kill -CommandType Application -ErrorAction SilentlyContinue)) {
     It 'leaves a valid .npy of the items done; -Resume completes it, equal to an uninterrupted run (<Schedule>)' -ForEach @(@{ Schedule = 'PerBatch' }, @{ Schedule = 'Pull' }) {
         $dir = New-TestFolder
-        $data = New-Jpegs (Join-Path $dir 'data') 160 -Seed 5
+        $data = New-TestJpegFolder (Join-Path $dir 'data') 160 -Seed 5
         $perf = Join-Path $dir 'perf.json'
         # Measured beforehand so that the child streams at once (one thread: the same key on every machine).
         Measure-BatchProfile -Model mobilenet -Unit cpu -BatchSize 1, 8 -ThreadCount 1 -Repeat 1 -Warmup 1 -NoRefine -Save -Path $perf | Out-Null

@@ -59,4 +59,24 @@ function New-TestTablePath {
     Join-Path (New-TestFolder) $Name
 }
 
-Export-ModuleMember -Function Get-TestModulePath, Get-PwshInvocation, Start-TestPwsh, Invoke-TestPwsh, Get-TestTempRoot, New-TestFolder, New-TestTablePath
+function New-TestJpegFolder {
+    # JPEGs of 60-260 px with a random background and circle, named img0000.jpg, ...; the same files for the same
+    # seed, for the dataset tests and bench/stream-schedule.ps1. SkiaSharp must be loaded (the staged module's dll).
+    param([string] $Folder, [int] $Count, [int] $Seed = 1)
+    $null = New-Item -ItemType Directory -Path $Folder -Force
+    for ($i = 0; $i -lt $Count; $i++) {
+        $rng = [Random]::new($Seed * 7919 + $i)
+        $bitmap = [SkiaSharp.SKBitmap]::new($rng.Next(60, 260), $rng.Next(60, 260))
+        $canvas = [SkiaSharp.SKCanvas]::new($bitmap)
+        $canvas.Clear([SkiaSharp.SKColor]::new([byte]$rng.Next(256), [byte]$rng.Next(256), [byte]$rng.Next(256)))
+        $paint = [SkiaSharp.SKPaint]::new(); $paint.Color = [SkiaSharp.SKColor]::new([byte]$rng.Next(256), [byte]$rng.Next(256), [byte]$rng.Next(256))
+        $canvas.DrawCircle($rng.Next(60), $rng.Next(60), $rng.Next(5, 50), $paint)
+        $canvas.Dispose(); $paint.Dispose()
+        $data = $bitmap.Encode([SkiaSharp.SKEncodedImageFormat]::Jpeg, 90)
+        [IO.File]::WriteAllBytes((Join-Path $Folder ('img{0:D4}.jpg' -f $i)), $data.ToArray())
+        $data.Dispose(); $bitmap.Dispose()
+    }
+    $Folder
+}
+
+Export-ModuleMember -Function Get-TestModulePath, Get-PwshInvocation, Start-TestPwsh, Invoke-TestPwsh, Get-TestTempRoot, New-TestFolder, New-TestTablePath, New-TestJpegFolder
